@@ -1,0 +1,478 @@
+import { z } from 'zod';
+import { parseScaled, POW10 } from '../../core/decimal.js';
+import type { EpochMs, Venue } from '../../core/types.js';
+import type { Instrument } from '../../model/instrument.js';
+import type {
+  BookTickerEvent,
+  DepthDiff,
+  DepthSnapshot,
+  LiquidationEvent,
+  MarkPriceEvent,
+  MarketEvent,
+  TradeEvent,
+} from '../../model/events.js';
+
+/**
+ * Decoder for Binance combined-stream messages.
+ *
+ * Hot path: depth diffs, trades and book tickers are scanned straight out of the message text onto the
+ * instrument's integer grid, with no JSON.parse and no per-level allocation. A depth message from USD-M
+ * BTCUSDT carries up to hundreds of levels; JSON.parse would build an array and two strings per level
+ * that are thrown away at once (see bench/decode.ts: the scanner plus the book update beats bare
+ * JSON.parse of the same text). Anything the scanner does not recognise exactly goes to the slow path
+ * (JSON.parse + zod), which accepts any valid JSON layout; only what both reject counts as malformed.
+ *
+ * Decoded events are reused between calls (one object per kind): consume or copy before the next call.
+ */
+export type StreamKind = 'depth' | 'trade' | 'bookTicker' | 'markPrice' | 'forceOrder';
+
+interface Route {
+  kind: StreamKind;
+  inst: Instrument;
+}
+
+export type DecodeOutcome =
+  | { ok: true; event: MarketEvent }
+  | { ok: false; reason: 'control' | 'unknown_stream' | 'malformed' | 'shutdown'; kind: string; detail?: string };
+
+const CONTROL: DecodeOutcome = { ok: false, reason: 'control', kind: 'control' };
+
+// ---- slow-path schemas (also the definition of what a valid message is) ----
+const dec = z.string().regex(/^\d+(\.\d+)?$/);
+const level = z.tuple([dec, dec]);
+const depthSchema = z.looseObject({
+  e: z.literal('depthUpdate'),
+  E: z.number().int(),
+  s: z.string(),
+  U: z.number().int(),
+  u: z.number().int(),
+  pu: z.number().int().optional(),
+  b: z.array(level),
+  a: z.array(level),
+});
+const tradeSchema = z.looseObject({
+  e: z.literal('trade'),
+  E: z.number().int(),
+  s: z.string(),
+  t: z.number().int(),
+  p: dec,
+  q: dec,
+  m: z.boolean(),
+});
+const bookTickerSchema = z.looseObject({ u: z.number().int(), s: z.string(), b: dec, B: dec, a: dec, A: dec });
+const signedDec = z.string().regex(/^-?\d+(\.\d+)?$/);
+const markPriceSchema = z.looseObject({
+  e: z.literal('markPriceUpdate'),
+  E: z.number().int(),
+  s: z.string(),
+  p: dec,
+  i: dec,
+  r: z.union([signedDec, z.literal('')]),
+  T: z.number().int(),
+});
+const forceOrderSchema = z.looseObject({
+  e: z.literal('forceOrder'),
+  E: z.number().int(),
+  o: z.looseObject({ s: z.string(), S: z.enum(['BUY', 'SELL']), p: dec, q: dec, ap: dec.optional(), z: dec.optional() }),
+});
+export const snapshotSchema = z.looseObject({
+  lastUpdateId: z.number().int(),
+  bids: z.array(level),
+  asks: z.array(level),
+});
+
+/** Where one scan stopped; NaN values mark failure. Reused to return two values without allocating. */
+class Cursor {
+  pos = 0;
+}
+
+/** Parses an unsigned integer at text[pos...]; advances cur.pos; NaN if no digit. */
+function scanInt(text: string, cur: Cursor): number {
+  let i = cur.pos;
+  let v = 0;
+  const start = i;
+  for (;;) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) break;
+    v = v * 10 + (c - 48);
+    i++;
+  }
+  cur.pos = i;
+  return i === start ? NaN : v;
+}
+
+/**
+ * Parses `"<decimal>"` at text[pos] into an integer scaled by 10^decimals; advances past the closing
+ * quote. NaN if the shape is wrong or the value has precision beyond the grid.
+ */
+function scanQuotedDecimal(text: string, cur: Cursor, decimals: number): number {
+  let i = cur.pos;
+  if (text.charCodeAt(i) !== 34) return NaN;
+  i++;
+  let v = 0;
+  let frac = -1;
+  let digits = 0;
+  let bad = false;
+  for (;;) {
+    const c = text.charCodeAt(i);
+    if (c === 34) break;
+    if (c >= 48 && c <= 57) {
+      digits++;
+      if (frac < 0) v = v * 10 + (c - 48);
+      else if (frac < decimals) {
+        v = v * 10 + (c - 48);
+        frac++;
+      } else if (c !== 48) bad = true;
+    } else if (c === 46 && frac < 0) frac = 0;
+    else return NaN; // includes end of text (NaN charCode)
+    i++;
+  }
+  cur.pos = i + 1;
+  if (bad || digits === 0) return NaN;
+  if (frac < 0) frac = 0;
+  return frac < decimals ? v * POW10[decimals - frac]! : v;
+}
+
+/** Value position of `"key":` at or after `from` within [from, end); -1 if absent. */
+function keyPos(text: string, key: string, from: number, end: number): number {
+  const i = text.indexOf(key, from);
+  return i < 0 || i >= end ? -1 : i + key.length;
+}
+
+export class BinanceDecoder {
+  private readonly routes = new Map<string, Route>();
+  private readonly cur = new Cursor();
+  /** malformed messages per stream kind */
+  readonly malformed: Record<string, number> = {};
+  unknownStreams = 0;
+  controlMessages = 0;
+  /** messages the fast path could not take but the slow path did */
+  slowPath = 0;
+
+  private readonly depth: DepthDiff;
+  private readonly trade: TradeEvent;
+  private readonly ticker: BookTickerEvent;
+
+  constructor(readonly venue: Venue) {
+    this.depth = {
+      kind: 'depth', venue, symbol: '', eventTime: 0, recvTime: 0, firstId: 0, lastId: 0, prevLastId: -1,
+      bidCount: 0, askCount: 0, bids: new Float64Array(2048), asks: new Float64Array(2048),
+    };
+    this.trade = {
+      kind: 'trade', venue, symbol: '', eventTime: 0, recvTime: 0, tradeId: 0, priceUnits: 0, qtyUnits: 0, buyerIsMaker: false,
+    };
+    this.ticker = {
+      kind: 'bookTicker', venue, symbol: '', recvTime: 0, updateId: 0, bidPriceUnits: 0, bidQtyUnits: 0, askPriceUnits: 0, askQtyUnits: 0,
+    };
+  }
+
+  /** Routes a stream name (as it appears in the envelope) to a kind and an instrument. */
+  register(stream: string, kind: StreamKind, inst: Instrument): void {
+    this.routes.set(stream, { kind, inst });
+  }
+
+  private fail(kind: string, detail: string): DecodeOutcome {
+    this.malformed[kind] = (this.malformed[kind] ?? 0) + 1;
+    return { ok: false, reason: 'malformed', kind, detail };
+  }
+
+  /** Decodes one combined-stream message. */
+  decode(text: string, recvTime: EpochMs): DecodeOutcome {
+    // Fast envelope: {"stream":"<name>","data":{...}}
+    if (text.startsWith('{"stream":"')) {
+      const nameEnd = text.indexOf('"', 11);
+      if (nameEnd > 11 && text.startsWith(',"data":', nameEnd + 1)) {
+        const stream = text.slice(11, nameEnd);
+        const route = this.routes.get(stream);
+        if (route === undefined) return this.unknown(stream, text);
+        const start = nameEnd + 9; // position of the data object's '{'
+        const end = text.lastIndexOf('}', text.length - 2) + 1; // data's closing '}'
+        if (text.charCodeAt(start) === 123 && end > start) {
+          const ev = this.fast(route, text, start, end, recvTime);
+          if (ev !== null) return { ok: true, event: ev };
+        }
+        this.slowPath++;
+      }
+    }
+    return this.slow(text, recvTime);
+  }
+
+  private unknown(stream: string, text: string): DecodeOutcome {
+    if (stream === '!serverShutdown' || text.includes('"serverShutdown"')) {
+      return { ok: false, reason: 'shutdown', kind: 'serverShutdown' };
+    }
+    this.unknownStreams++;
+    return { ok: false, reason: 'unknown_stream', kind: stream };
+  }
+
+  /** Fast path over data text[start, end); null means "let the slow path decide". */
+  private fast(route: Route, text: string, start: number, end: number, recvTime: EpochMs): MarketEvent | null {
+    switch (route.kind) {
+      case 'depth':
+        return this.fastDepth(route.inst, text, start, end, recvTime);
+      case 'trade':
+        return this.fastTrade(route.inst, text, start, end, recvTime);
+      case 'bookTicker':
+        return this.fastTicker(route.inst, text, start, end, recvTime);
+      case 'markPrice':
+      case 'forceOrder':
+        return null;
+    }
+  }
+
+  private intField(text: string, key: string, start: number, end: number): number {
+    const p = keyPos(text, key, start, end);
+    if (p < 0) return NaN;
+    this.cur.pos = p;
+    return scanInt(text, this.cur);
+  }
+
+  private decField(text: string, key: string, start: number, end: number, decimals: number): number {
+    const p = keyPos(text, key, start, end);
+    if (p < 0) return NaN;
+    this.cur.pos = p;
+    return scanQuotedDecimal(text, this.cur, decimals);
+  }
+
+  private fastDepth(inst: Instrument, text: string, start: number, end: number, recvTime: EpochMs): DepthDiff | null {
+    const d = this.depth;
+    const E = this.intField(text, '"E":', start, end);
+    const U = this.intField(text, '"U":', start, end);
+    const u = this.intField(text, '"u":', start, end);
+    if (E !== E || U !== U || u !== u) return null;
+    let pu = -1;
+    if (this.venue === 'usdm') {
+      pu = this.intField(text, '"pu":', start, end);
+      if (pu !== pu) return null;
+    }
+    const bp = keyPos(text, '"b":[', start, end);
+    const ap = keyPos(text, '"a":[', start, end);
+    if (bp < 0 || ap < 0) return null;
+    const bidCount = this.scanLevels(text, bp, inst, true);
+    if (bidCount < 0) return null;
+    const askCount = this.scanLevels(text, ap, inst, false);
+    if (askCount < 0) return null;
+    d.symbol = inst.symbol;
+    d.eventTime = E;
+    d.recvTime = recvTime;
+    d.firstId = U;
+    d.lastId = u;
+    d.prevLastId = pu;
+    d.bidCount = bidCount;
+    d.askCount = askCount;
+    return d;
+  }
+
+  /** Scans `[["p","q"],...]` (pos just after the opening '[') into the diff's level array; -1 on failure. */
+  private scanLevels(text: string, pos: number, inst: Instrument, bids: boolean): number {
+    const cur = this.cur;
+    let arr = bids ? this.depth.bids : this.depth.asks;
+    let n = 0;
+    let i = pos;
+    if (text.charCodeAt(i) === 93) return 0; // ']'
+    for (;;) {
+      if (text.charCodeAt(i) !== 91) return -1; // '['
+      cur.pos = i + 1;
+      const p = scanQuotedDecimal(text, cur, inst.priceDecimals);
+      if (p !== p || text.charCodeAt(cur.pos) !== 44) return -1;
+      cur.pos++;
+      const q = scanQuotedDecimal(text, cur, inst.qtyDecimals);
+      if (q !== q || text.charCodeAt(cur.pos) !== 93) return -1;
+      if (2 * n + 2 > arr.length) {
+        const bigger = new Float64Array(arr.length * 2);
+        bigger.set(arr);
+        arr = bigger;
+        if (bids) this.depth.bids = bigger;
+        else this.depth.asks = bigger;
+      }
+      arr[2 * n] = p;
+      arr[2 * n + 1] = q;
+      n++;
+      i = cur.pos + 1;
+      const c = text.charCodeAt(i);
+      if (c === 93) return n; // ']'
+      if (c !== 44) return -1; // ','
+      i++;
+    }
+  }
+
+  private fastTrade(inst: Instrument, text: string, start: number, end: number, recvTime: EpochMs): TradeEvent | null {
+    const E = this.intField(text, '"E":', start, end);
+    const t = this.intField(text, '"t":', start, end);
+    const p = this.decField(text, '"p":', start, end, inst.priceDecimals);
+    const q = this.decField(text, '"q":', start, end, inst.qtyDecimals);
+    const mp = keyPos(text, '"m":', start, end);
+    if (E !== E || t !== t || p !== p || q !== q || mp < 0) return null;
+    let m: boolean;
+    if (text.startsWith('true', mp)) m = true;
+    else if (text.startsWith('false', mp)) m = false;
+    else return null;
+    const tr = this.trade;
+    tr.symbol = inst.symbol;
+    tr.eventTime = E;
+    tr.recvTime = recvTime;
+    tr.tradeId = t;
+    tr.priceUnits = p;
+    tr.qtyUnits = q;
+    tr.buyerIsMaker = m;
+    return tr;
+  }
+
+  private fastTicker(inst: Instrument, text: string, start: number, end: number, recvTime: EpochMs): BookTickerEvent | null {
+    const u = this.intField(text, '"u":', start, end);
+    const b = this.decField(text, '"b":', start, end, inst.priceDecimals);
+    const B = this.decField(text, '"B":', start, end, inst.qtyDecimals);
+    const a = this.decField(text, '"a":', start, end, inst.priceDecimals);
+    const A = this.decField(text, '"A":', start, end, inst.qtyDecimals);
+    if (u !== u || b !== b || B !== B || a !== a || A !== A) return null;
+    const tk = this.ticker;
+    tk.symbol = inst.symbol;
+    tk.recvTime = recvTime;
+    tk.updateId = u;
+    tk.bidPriceUnits = b;
+    tk.bidQtyUnits = B;
+    tk.askPriceUnits = a;
+    tk.askQtyUnits = A;
+    return tk;
+  }
+
+  /** Slow path: any valid JSON layout. */
+  private slow(text: string, recvTime: EpochMs): DecodeOutcome {
+    let msg: unknown;
+    try {
+      msg = JSON.parse(text);
+    } catch {
+      return this.fail('json', 'not JSON');
+    }
+    if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) return this.fail('json', 'not an object');
+    const obj = msg as Record<string, unknown>;
+    if (typeof obj['stream'] !== 'string' || typeof obj['data'] !== 'object' || obj['data'] === null) {
+      if ('result' in obj || 'id' in obj || 'code' in obj) {
+        this.controlMessages++;
+        return CONTROL;
+      }
+      if (obj['e'] === 'serverShutdown') return { ok: false, reason: 'shutdown', kind: 'serverShutdown' };
+      return this.fail('envelope', 'no stream/data envelope');
+    }
+    const stream = obj['stream'];
+    const route = this.routes.get(stream);
+    if (route === undefined) return this.unknown(stream, text);
+    const ev = this.decodeObject(route, obj['data'], recvTime);
+    return typeof ev === 'string' ? this.fail(route.kind, ev) : { ok: true, event: ev };
+  }
+
+  /** Decodes a parsed payload; returns an error text on failure. */
+  decodeObject(route: Route, data: unknown, recvTime: EpochMs): MarketEvent | string {
+    const inst = route.inst;
+    switch (route.kind) {
+      case 'depth': {
+        const r = depthSchema.safeParse(data);
+        if (!r.success) return r.error.issues[0]?.message ?? 'invalid depth';
+        const v = r.data;
+        if (this.venue === 'usdm' && v.pu === undefined) return 'USD-M depth without pu';
+        const bids = levelsToUnits(v.b, inst);
+        const asks = levelsToUnits(v.a, inst);
+        if (bids === null || asks === null) return 'price or quantity off the instrument grid';
+        const d = this.depth;
+        d.symbol = inst.symbol;
+        d.eventTime = v.E;
+        d.recvTime = recvTime;
+        d.firstId = v.U;
+        d.lastId = v.u;
+        d.prevLastId = v.pu ?? -1;
+        d.bids = bids.length > d.bids.length ? new Float64Array(bids.length) : d.bids;
+        d.asks = asks.length > d.asks.length ? new Float64Array(asks.length) : d.asks;
+        d.bids.set(bids);
+        d.asks.set(asks);
+        d.bidCount = v.b.length;
+        d.askCount = v.a.length;
+        return d;
+      }
+      case 'trade': {
+        const r = tradeSchema.safeParse(data);
+        if (!r.success) return r.error.issues[0]?.message ?? 'invalid trade';
+        const p = parseScaled(r.data.p, inst.priceDecimals);
+        const q = parseScaled(r.data.q, inst.qtyDecimals);
+        if (p !== p || q !== q) return 'price or quantity off the instrument grid';
+        const tr = this.trade;
+        tr.symbol = inst.symbol;
+        tr.eventTime = r.data.E;
+        tr.recvTime = recvTime;
+        tr.tradeId = r.data.t;
+        tr.priceUnits = p;
+        tr.qtyUnits = q;
+        tr.buyerIsMaker = r.data.m;
+        return tr;
+      }
+      case 'bookTicker': {
+        const r = bookTickerSchema.safeParse(data);
+        if (!r.success) return r.error.issues[0]?.message ?? 'invalid bookTicker';
+        const v = r.data;
+        const vals = [
+          parseScaled(v.b, inst.priceDecimals),
+          parseScaled(v.B, inst.qtyDecimals),
+          parseScaled(v.a, inst.priceDecimals),
+          parseScaled(v.A, inst.qtyDecimals),
+        ];
+        if (vals.some((x) => x !== x)) return 'price or quantity off the instrument grid';
+        const tk = this.ticker;
+        tk.symbol = inst.symbol;
+        tk.recvTime = recvTime;
+        tk.updateId = v.u;
+        tk.bidPriceUnits = vals[0]!;
+        tk.bidQtyUnits = vals[1]!;
+        tk.askPriceUnits = vals[2]!;
+        tk.askQtyUnits = vals[3]!;
+        return tk;
+      }
+      case 'markPrice': {
+        const r = markPriceSchema.safeParse(data);
+        if (!r.success) return r.error.issues[0]?.message ?? 'invalid markPriceUpdate';
+        const v = r.data;
+        const ev: MarkPriceEvent = {
+          kind: 'markPrice', venue: 'usdm', symbol: inst.symbol, eventTime: v.E, recvTime,
+          markPrice: Number(v.p), indexPrice: Number(v.i), fundingRate: v.r === '' ? 0 : Number(v.r), nextFundingTime: v.T,
+        };
+        return ev;
+      }
+      case 'forceOrder': {
+        const r = forceOrderSchema.safeParse(data);
+        if (!r.success) return r.error.issues[0]?.message ?? 'invalid forceOrder';
+        const o = r.data.o;
+        const ev: LiquidationEvent = {
+          kind: 'liquidation', venue: 'usdm', symbol: inst.symbol, eventTime: r.data.E, recvTime,
+          side: o.S, price: Number(o.ap && Number(o.ap) > 0 ? o.ap : o.p), qty: Number(o.z && Number(o.z) > 0 ? o.z : o.q),
+        };
+        return ev;
+      }
+    }
+  }
+}
+
+function levelsToUnits(levels: readonly (readonly [string, string])[], inst: Instrument): Float64Array | null {
+  const out = new Float64Array(levels.length * 2);
+  for (let i = 0; i < levels.length; i++) {
+    const [p, q] = levels[i]!;
+    const pu = parseScaled(p, inst.priceDecimals);
+    const qu = parseScaled(q, inst.qtyDecimals);
+    if (pu !== pu || qu !== qu) return null;
+    out[2 * i] = pu;
+    out[2 * i + 1] = qu;
+  }
+  return out;
+}
+
+/** Decodes a REST depth snapshot (spot or USD-M); an error text on failure. */
+export function decodeSnapshot(
+  venue: Venue,
+  inst: Instrument,
+  body: unknown,
+  recvTime: EpochMs,
+): DepthSnapshot | string {
+  const r = snapshotSchema.safeParse(body);
+  if (!r.success) return `depth snapshot: ${r.error.issues[0]?.message ?? 'invalid'}`;
+  const bids = levelsToUnits(r.data.bids, inst);
+  const asks = levelsToUnits(r.data.asks, inst);
+  if (bids === null || asks === null) return 'depth snapshot: price or quantity off the instrument grid';
+  return { kind: 'snapshot', venue, symbol: inst.symbol, lastUpdateId: r.data.lastUpdateId, recvTime, bids, asks };
+}
