@@ -149,6 +149,8 @@ export class BinanceDecoder {
   /** messages the fast path could not take but the slow path did */
   slowPath = 0;
 
+  /** the one success outcome, reused: its event is valid until the next decode */
+  private readonly success: { ok: true; event: MarketEvent };
   private readonly depth: DepthDiff;
   private readonly trade: TradeEvent;
   private readonly ticker: BookTickerEvent;
@@ -164,6 +166,7 @@ export class BinanceDecoder {
     this.ticker = {
       kind: 'bookTicker', venue, symbol: '', recvTime: 0, updateId: 0, bidPriceUnits: 0, bidQtyUnits: 0, askPriceUnits: 0, askQtyUnits: 0,
     };
+    this.success = { ok: true, event: this.depth };
   }
 
   /** Routes a stream name (as it appears in the envelope) to a kind and an instrument. */
@@ -189,7 +192,10 @@ export class BinanceDecoder {
         const end = text.lastIndexOf('}', text.length - 2) + 1; // data's closing '}'
         if (text.charCodeAt(start) === 123 && end > start) {
           const ev = this.fast(route, text, start, end, recvTime);
-          if (ev !== null) return { ok: true, event: ev };
+          if (ev !== null) {
+            this.success.event = ev;
+            return this.success;
+          }
         }
         this.slowPath++;
       }
@@ -246,10 +252,13 @@ export class BinanceDecoder {
       if (pu !== pu) return null;
     }
     const bp = keyPos(text, '"b":[', start, end);
-    const ap = keyPos(text, '"a":[', start, end);
-    if (bp < 0 || ap < 0) return null;
+    if (bp < 0) return null;
     const bidCount = this.scanLevels(text, bp, inst, true);
     if (bidCount < 0) return null;
+    // Binance sends "a" right after "b": look there before searching the rest of the text.
+    const afterBids = this.cur.pos + 3;
+    const ap = text.startsWith('"a":[', afterBids) ? afterBids + 5 : keyPos(text, '"a":[', start, end);
+    if (ap < 0) return null;
     const askCount = this.scanLevels(text, ap, inst, false);
     if (askCount < 0) return null;
     d.symbol = inst.symbol;
@@ -269,7 +278,10 @@ export class BinanceDecoder {
     let arr = bids ? this.depth.bids : this.depth.asks;
     let n = 0;
     let i = pos;
-    if (text.charCodeAt(i) === 93) return 0; // ']'
+    if (text.charCodeAt(i) === 93) {
+      cur.pos = i - 1;
+      return 0; // ']'
+    }
     for (;;) {
       if (text.charCodeAt(i) !== 91) return -1; // '['
       cur.pos = i + 1;
@@ -290,7 +302,10 @@ export class BinanceDecoder {
       n++;
       i = cur.pos + 1;
       const c = text.charCodeAt(i);
-      if (c === 93) return n; // ']'
+      if (c === 93) {
+        cur.pos = i - 1; // the last level's ']': the array's ']' follows
+        return n;
+      }
       if (c !== 44) return -1; // ','
       i++;
     }

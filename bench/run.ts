@@ -1,0 +1,19 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { benchDecode } from './decode.js';
+
+/** `npm run bench`: runs every benchmark and prints one JSON document (also saved to bench/results/). */
+const results: Record<string, unknown> = {
+  date: new Date().toISOString(),
+  node: process.version,
+  cpu: cpus()[0]?.model ?? 'unknown',
+  cores: cpus().length,
+  benchmarks: [] as unknown[],
+};
+const only = process.argv[2];
+const list = results['benchmarks'] as unknown[];
+if (!only || only === 'decode') list.push(await benchDecode());
+const json = JSON.stringify(results, null, 2);
+mkdirSync('bench/results', { recursive: true });
+writeFileSync(`bench/results/bench-${Date.now()}.json`, json);
+process.stdout.write(`${json}\n`);

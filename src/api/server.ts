@@ -1,0 +1,122 @@
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import { z } from 'zod';
+import type { Engine } from '../engine/engine.js';
+import type { FeedStatus } from '../marketdata/binance/feed.js';
+
+export interface ApiContext {
+  engine: Engine;
+  feeds: () => FeedStatus[];
+  version: string;
+  startedAt: number;
+  /** wall clock of the edge */
+  now?: () => number;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function parseQuery<T extends z.ZodType>(schema: T, query: unknown): z.output<T> {
+  const r = schema.safeParse(query ?? {});
+  if (!r.success) {
+    const msg = r.error.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`).join('; ');
+    throw new ApiError(400, 'bad_request', msg);
+  }
+  return r.data;
+}
+
+const int = (min: number, max: number, dflt: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'expected a whole number')
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, { message: `expected ${min}..${max}` })
+    .optional()
+    .transform((v) => v ?? dflt);
+const symbolQ = z
+  .string()
+  .regex(/^[A-Za-z0-9]{2,20}$/, 'expected a symbol like BTCUSDT')
+  .transform((s) => s.toUpperCase())
+  .optional();
+const venueQ = z.enum(['spot', 'usdm']).optional().transform((v) => v ?? 'spot');
+
+const listQuery = z.strictObject({ limit: int(1, 10_000, 100), symbol: symbolQ });
+const tradesQuery = z.strictObject({ limit: int(1, 10_000, 100), symbol: symbolQ, status: z.enum(['OPEN', 'CLOSED']).optional() });
+const bookQuery = z.strictObject({ depth: int(1, 5000, 20), venue: venueQ });
+const bookParams = z.strictObject({ symbol: z.string().regex(/^[A-Za-z0-9]{2,20}$/, 'expected a symbol like BTCUSDT') });
+
+/** The HTTP API: read-only views of the engine for this issue; every input validated. */
+export function buildApi(ctx: ApiContext): FastifyInstance {
+  const app = Fastify({ logger: false, bodyLimit: 64 * 1024 });
+  const now = ctx.now ?? Date.now;
+  const { engine } = ctx;
+  const sessionId = engine.sessionId;
+
+  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, _req, reply: FastifyReply) => {
+    if (error instanceof ApiError) return reply.status(error.status).send({ error: { code: error.code, message: error.message } });
+    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    const code = status === 500 ? 'internal' : (error.code ?? 'bad_request').toLowerCase();
+    return reply.status(status).send({ error: { code, message: status === 500 ? 'internal error' : error.message } });
+  });
+  app.setNotFoundHandler((req, reply) => reply.status(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` } }));
+
+  app.get('/health', async () => ({ status: 'ok', uptimeSec: Math.round((now() - ctx.startedAt) / 1000) }));
+
+  app.get('/status', async () => {
+    const feeds = ctx.feeds();
+    return {
+      engine: { state: engine.gateway.halted ? 'halted' : 'running', sessionId, version: ctx.version, startedAt: new Date(ctx.startedAt).toISOString(), uptimeSec: Math.round((now() - ctx.startedAt) / 1000) },
+      strategy: {
+        id: engine.strategy.id,
+        name: engine.strategy.name,
+        version: engine.strategy.version,
+        params: engine.strategy.params,
+        mlGate: { enabled: false, reason: 'no model configured: the ML gate is off' },
+      },
+      books: engine.bookStatus(),
+      feeds: Object.fromEntries(feeds.map((f) => [f.venue, f])),
+      feedsDown: feeds.filter((f) => f.state !== 'up').map((f) => f.venue),
+      futures: Object.fromEntries(engine.futures),
+      counters: {
+        ...engine.counters,
+        messages: feeds.reduce((a, f) => a + f.messages, 0),
+        malformed: feeds.reduce((a, f) => a + Object.values(f.malformed).reduce((x, y) => x + y, 0), 0),
+      },
+      risk: engine.riskStatus(),
+    };
+  });
+
+  app.get('/account', async () => engine.account());
+  app.get('/positions', async () => ({ positions: engine.positions() }));
+  app.get('/trades', async (req) => {
+    const q = parseQuery(tradesQuery, req.query);
+    return { trades: engine.opts().store.listTrades(sessionId, { limit: q.limit, symbol: q.symbol, status: q.status }) };
+  });
+  app.get('/fills', async (req) => {
+    const q = parseQuery(listQuery, req.query);
+    return { fills: engine.opts().store.listFills(sessionId, { limit: q.limit, symbol: q.symbol }) };
+  });
+  app.get('/orders', async (req) => {
+    const q = parseQuery(listQuery, req.query);
+    return { orders: engine.opts().store.listOrders(sessionId, { limit: q.limit, symbol: q.symbol }) };
+  });
+  app.get('/risk/denials', async (req) => {
+    const q = parseQuery(z.strictObject({ limit: int(1, 10_000, 100) }), req.query);
+    return { counts: engine.opts().store.denialCounts(sessionId), denials: engine.opts().store.listDenials(sessionId, { limit: q.limit }) };
+  });
+  app.get('/metrics', async () => engine.metrics());
+  app.get('/book/:symbol', async (req) => {
+    const p = parseQuery(bookParams, req.params);
+    const q = parseQuery(bookQuery, req.query);
+    const book = engine.book(q.venue, p.symbol.toUpperCase(), q.depth);
+    if (!book) throw new ApiError(404, 'unknown_symbol', `no ${q.venue} book for ${p.symbol.toUpperCase()}`);
+    return book;
+  });
+  return app;
+}

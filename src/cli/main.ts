@@ -1,0 +1,115 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { pino } from 'pino';
+import { ConfigError, environmentWithDotenv, loadConfig, VARIABLES } from '../config/config.js';
+import { startLive } from '../engine/live.js';
+import { VERSION } from '../version.js';
+
+function positiveNumber(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
+  return n;
+}
+function port(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port 0..65535');
+  return n;
+}
+function symbolList(v: string): string[] {
+  const list = v.split(',').map((s) => s.trim().toUpperCase()).filter(Boolean);
+  if (list.length === 0 || list.some((s) => !/^[A-Z0-9]{2,20}$/.test(s))) throw new InvalidArgumentError('expected symbols like BTCUSDT,ETHUSDT');
+  return list;
+}
+
+function onSignals(stop: () => Promise<void>): void {
+  let stopping = false;
+  const handler = (sig: string): void => {
+    if (stopping) {
+      process.stderr.write(`${sig} again: exiting now\n`);
+      process.exit(1);
+    }
+    stopping = true;
+    const hard = setTimeout(() => {
+      process.stderr.write('shutdown took longer than 5 s; exiting\n');
+      process.exit(1);
+    }, 5000);
+    hard.unref();
+    stop()
+      .then(() => process.exit(0))
+      .catch((e: unknown) => {
+        process.stderr.write(`shutdown failed: ${(e as Error).message}\n`);
+        process.exit(1);
+      });
+  };
+  process.on('SIGINT', () => handler('SIGINT'));
+  process.on('SIGTERM', () => handler('SIGTERM'));
+}
+
+const program = new Command();
+program
+  .name('papertape')
+  .description('High-frequency paper trading on live Binance market data')
+  .version(VERSION)
+  .showHelpAfterError();
+
+program
+  .command('run')
+  .description('live paper trading (configured by environment variables and an optional .env; see README)')
+  .addHelpText('after', `\nEnvironment variables:\n${Object.entries(VARIABLES).map(([k, v]) => `  ${k.padEnd(26)} ${v.doc}${v.default !== undefined ? ` (default ${v.default})` : ''}`).join('\n')}`)
+  .action(async () => {
+    let config;
+    try {
+      config = loadConfig(environmentWithDotenv(process.env));
+    } catch (e) {
+      if (e instanceof ConfigError) {
+        process.stderr.write(`papertape: ${e.message}\n`);
+        process.exit(2);
+      }
+      throw e;
+    }
+    const logger = pino({ level: config.LOG_LEVEL, base: { app: 'papertape' }, redact: ['config.API_TOKEN', 'API_TOKEN', 'token', 'authorization'] });
+    const session = await startLive(config, logger);
+    onSignals(() => session.stop());
+  });
+
+program
+  .command('record')
+  .description('record live Binance messages exactly as received, in the ../shared/data/binance format')
+  .requiredOption('--symbols <list>', 'comma-separated symbols', symbolList)
+  .requiredOption('--out <dir>', 'output directory')
+  .option('--futures', 'also record USD-M futures streams', false)
+  .action(async (opts: { symbols: string[]; out: string; futures: boolean }) => {
+    const { runRecord } = await import('../marketdata/recording/cli.js');
+    const env = loadConfig(environmentWithDotenv(process.env));
+    await runRecord({
+      symbols: opts.symbols,
+      outDir: opts.out,
+      futures: opts.futures,
+      spotWsUrl: env.BINANCE_SPOT_WS_URL,
+      spotRestUrl: env.BINANCE_SPOT_REST_URL,
+      futuresWsUrl: env.BINANCE_FUTURES_WS_URL,
+      futuresRestUrl: env.BINANCE_FUTURES_REST_URL,
+    });
+  });
+
+program
+  .command('serve-replay')
+  .description('serve recordings as a local Binance-compatible exchange (WebSocket streams and REST)')
+  .argument('<files...>', 'recording files (.gz lines "<recv ns> <json>")')
+  .option('--port <port>', 'port (0 = any free port)', port, 9100)
+  .option('--host <host>', 'bind address', '127.0.0.1')
+  .option('--speed <x>', 'playback speed as a multiple of the recorded pace ("max" = as fast as possible)', (v) => (v === 'max' ? Infinity : positiveNumber(v)), 1)
+  .option('--rest-data <dir>', 'directory with funding/ and oi_4h/ CSVs (e.g. ../shared/data/binance-usdm-rest)')
+  .option('--start <when>', 'start playback "immediately" or on the "first-subscription"', 'first-subscription')
+  .action(async (files: string[], opts: { port: number; host: string; speed: number; restData?: string; start: string }) => {
+    if (opts.start !== 'immediately' && opts.start !== 'first-subscription') {
+      process.stderr.write('papertape: --start must be immediately or first-subscription\n');
+      process.exit(2);
+    }
+    const { runServeReplay } = await import('../marketdata/replay/cli.js');
+    await runServeReplay({ files, port: opts.port, host: opts.host, speed: opts.speed, restData: opts.restData, startOn: opts.start });
+  });
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  process.stderr.write(`papertape: ${(e as Error).message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, redactedConfig } from './config.js';
+
+describe('config', () => {
+  it('has the documented defaults', () => {
+    const c = loadConfig({});
+    expect(c.SYMBOLS).toEqual(['BTCUSDT', 'ETHUSDT']);
+    expect(c.INITIAL_BALANCE).toBe(10000);
+    expect(c.IMBALANCE_THRESHOLD).toBe(0.3);
+    expect(c.MIN_CONFIDENCE).toBe(0.6);
+    expect(c.RISK_MAX_POSITION).toBe(1);
+    expect(c.RISK_MAX_DRAWDOWN).toBe(0.05);
+    expect(c.PORT).toBe(8000);
+    expect(c.HOST).toBe('127.0.0.1');
+    expect(c.DATA_DIR).toBe('./var');
+    expect(c.API_TOKEN).toBeUndefined();
+    expect(c.BINANCE_SPOT_WS_URL).toBe('wss://stream.binance.com:9443');
+    expect(c.BINANCE_FUTURES_REST_URL).toBe('https://fapi.binance.com');
+  });
+
+  it('accepts local endpoints and normalises symbols', () => {
+    const c = loadConfig({ SYMBOLS: 'btcusdt, ethusdt', BINANCE_SPOT_WS_URL: 'ws://127.0.0.1:9000/', BINANCE_SPOT_REST_URL: 'http://127.0.0.1:9000' });
+    expect(c.SYMBOLS).toEqual(['BTCUSDT', 'ETHUSDT']);
+    expect(c.BINANCE_SPOT_WS_URL).toBe('ws://127.0.0.1:9000');
+  });
+
+  it('lists every problem at once', () => {
+    let error: unknown;
+    try {
+      loadConfig({ INITIAL_BALANCE: '-5', PORT: 'eighty', IMBALANCE_THRESHOLD: '2', BINANCE_SPOT_WS_URL: 'http://x', RISK_MAX_POSTION: '3', LOG_LEVEL: 'loud' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems;
+    expect(problems).toHaveLength(6);
+    expect(problems.join('\n')).toMatch(/INITIAL_BALANCE.*PORT|PORT[\s\S]*INITIAL_BALANCE|INITIAL_BALANCE[\s\S]*PORT/);
+    expect(problems.some((p) => p.startsWith('RISK_MAX_POSTION: unknown variable'))).toBe(true);
+  });
+
+  it('never shows a secret, even when it is invalid', () => {
+    const secret = 'short-secret';
+    try {
+      loadConfig({ API_TOKEN: secret });
+      expect.unreachable();
+    } catch (e) {
+      expect(String(e)).not.toContain(secret);
+      expect(String(e)).toContain('API_TOKEN');
+    }
+    const c = loadConfig({ API_TOKEN: 'a-long-enough-secret-token' });
+    expect(JSON.stringify(redactedConfig(c))).not.toContain('a-long-enough-secret-token');
+  });
+});

@@ -1,0 +1,134 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { parse as parseDotenv } from 'dotenv';
+import { z } from 'zod';
+
+/**
+ * One typed configuration, from environment variables plus an optional `.env` file (the environment
+ * wins). Every problem is reported at once. Variables with one of our prefixes that we do not know
+ * are errors (a typo must not silently fall back to a default). Secrets are never echoed.
+ */
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'expected true or false' })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const num = (min: number, max: number, opts: { int?: boolean; exclusiveMin?: boolean } = {}) =>
+  z
+    .string()
+    .trim()
+    .regex(/^-?\d+(\.\d+)?([eE][-+]?\d+)?$/, 'expected a number')
+    .transform(Number)
+    .refine((n) => (opts.exclusiveMin ? n > min : n >= min) && n <= max, {
+      message: `expected a number ${opts.exclusiveMin ? '>' : '>='} ${min} and <= ${max}`,
+    })
+    .refine((n) => !opts.int || Number.isInteger(n), { message: 'expected an integer' });
+const url = (schemes: string[]) =>
+  z
+    .string()
+    .trim()
+    .refine(
+      (v) => {
+        try {
+          return schemes.includes(new URL(v).protocol.replace(':', ''));
+        } catch {
+          return false;
+        }
+      },
+      { message: `expected a ${schemes.join(' or ')} URL` },
+    )
+    .transform((v) => v.replace(/\/+$/, ''));
+const symbols = z
+  .string()
+  .trim()
+  .transform((v) => v.split(',').map((s) => s.trim().toUpperCase()).filter(Boolean))
+  .refine((l) => l.length > 0, { message: 'expected at least one symbol' })
+  .refine((l) => l.every((s) => /^[A-Z0-9]{2,20}$/.test(s)), { message: 'symbols are letters and digits, comma-separated (BTCUSDT,ETHUSDT)' })
+  .refine((l) => new Set(l).size === l.length, { message: 'a symbol is listed twice' });
+
+/** Every variable: schema, default (as text, undefined = optional), and the README's description. */
+export const VARIABLES = {
+  SYMBOLS: { schema: symbols, default: 'BTCUSDT,ETHUSDT', doc: 'Spot symbols to trade (USD-M data for the same symbols)' },
+  INITIAL_BALANCE: { schema: num(0, 1e12, { exclusiveMin: true }), default: '10000', doc: 'Starting paper cash, quote currency' },
+  IMBALANCE_THRESHOLD: { schema: num(0, 1, { exclusiveMin: true }), default: '0.3', doc: 'Order book imbalance needed for a signal, 0..1' },
+  MIN_CONFIDENCE: { schema: num(0, 1), default: '0.6', doc: 'ML gate: minimum model probability (gate off until a model is configured)' },
+  RISK_MAX_POSITION: { schema: num(0, 1e9, { exclusiveMin: true }), default: '1.0', doc: 'Largest absolute position per symbol, base units' },
+  RISK_MAX_DRAWDOWN: { schema: num(0, 1, { exclusiveMin: true }), default: '0.05', doc: 'Drawdown from the high-water mark that stops new risk (fraction)' },
+  RISK_MAX_ORDER_NOTIONAL: { schema: num(0, 1e12, { exclusiveMin: true }), default: '5000', doc: 'Largest notional of one order, quote currency' },
+  RISK_PRICE_BAND: { schema: num(0, 1, { exclusiveMin: true }), default: '0.01', doc: 'Order price must be within this fraction of the mid' },
+  RISK_ORDERS_PER_SECOND: { schema: num(1, 1e6, { int: true }), default: '5', doc: 'Order rate limit, per second (sliding window)' },
+  RISK_ORDERS_PER_MINUTE: { schema: num(1, 1e6, { int: true }), default: '60', doc: 'Order rate limit, per minute' },
+  RISK_ORDERS_PER_HOUR: { schema: num(1, 1e7, { int: true }), default: '500', doc: 'Order rate limit, per hour' },
+  BOOK_STALE_MS: { schema: num(100, 3_600_000, { int: true }), default: '10000', doc: 'A book with no update for this long counts as stale: no orders' },
+  ORDER_NOTIONAL: { schema: num(0, 1e12, { exclusiveMin: true }), default: '100', doc: 'Size of one strategy order, quote currency' },
+  TAKER_FEE: { schema: num(-0.01, 0.01), default: '0.001', doc: 'Paper taker fee rate (0.001 = 0.1%)' },
+  OBI_LEVELS: { schema: num(1, 100, { int: true }), default: '5', doc: 'Book levels per side in the imbalance' },
+  OBI_DECAY: { schema: num(0, 1, { exclusiveMin: true }), default: '0.5', doc: 'Weight of level i is decay^i (closer levels weigh more)' },
+  OBI_PERSISTENCE: { schema: num(1, 1000, { int: true }), default: '3', doc: 'Consecutive observations in the same direction before a signal' },
+  OBI_MAX_SPREAD_TICKS: { schema: num(1, 1e6, { int: true }), default: '5', doc: 'No entries when the spread is wider than this many ticks' },
+  OBI_COOLDOWN_MS: { schema: num(0, 3_600_000, { int: true }), default: '2000', doc: 'Minimum time between two orders of the strategy on one symbol' },
+  FUTURES: { schema: bool, default: 'true', doc: 'Also listen to USD-M futures (funding, open interest, liquidations, futures books)' },
+  OPEN_INTEREST_POLL_MS: { schema: num(1000, 3_600_000, { int: true }), default: '60000', doc: 'Open interest REST polling interval' },
+  EQUITY_SNAPSHOT_MS: { schema: num(100, 3_600_000, { int: true }), default: '5000', doc: 'How often equity is sampled into the database' },
+  PORT: { schema: num(0, 65535, { int: true }), default: '8000', doc: 'API port' },
+  HOST: { schema: z.string().trim().min(1), default: '127.0.0.1', doc: 'API bind address' },
+  DATA_DIR: { schema: z.string().trim().min(1), default: './var', doc: 'Where the SQLite database and logs go' },
+  API_TOKEN: { schema: z.string().min(16, 'must be at least 16 characters').optional(), default: undefined, doc: 'Bearer token for endpoints that change anything (unset: they answer 403)' },
+  LOG_LEVEL: { schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), default: 'info', doc: 'pino log level' },
+  BINANCE_SPOT_WS_URL: { schema: url(['ws', 'wss']), default: 'wss://stream.binance.com:9443', doc: 'Spot WebSocket base (streams at /stream?streams=...)' },
+  BINANCE_SPOT_REST_URL: { schema: url(['http', 'https']), default: 'https://api.binance.com', doc: 'Spot REST base' },
+  BINANCE_FUTURES_WS_URL: { schema: url(['ws', 'wss']), default: 'wss://fstream.binance.com', doc: 'USD-M WebSocket base (routed /public and /market paths)' },
+  BINANCE_FUTURES_REST_URL: { schema: url(['http', 'https']), default: 'https://fapi.binance.com', doc: 'USD-M REST base' },
+} as const;
+
+type Vars = typeof VARIABLES;
+export type Config = { [K in keyof Vars]: z.output<Vars[K]['schema']> };
+
+/** Variables that are secrets: never logged, stored or returned. */
+export const SECRET_KEYS: readonly (keyof Config)[] = ['API_TOKEN'];
+const OUR_PREFIXES = ['RISK_', 'OBI_', 'BINANCE_', 'BOOK_', 'ORDER_', 'OPEN_INTEREST_', 'EQUITY_'];
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads `.env` (if present) under the environment: the environment wins. */
+export function environmentWithDotenv(env: NodeJS.ProcessEnv, dotenvPath = '.env'): Record<string, string | undefined> {
+  if (!existsSync(dotenvPath)) return { ...env };
+  const fromFile = parseDotenv(readFileSync(dotenvPath));
+  return { ...fromFile, ...env };
+}
+
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const problems: string[] = [];
+  const out: Record<string, unknown> = {};
+  for (const [key, spec] of Object.entries(VARIABLES)) {
+    const raw = env[key];
+    const text = raw === undefined || raw.trim() === '' ? spec.default : raw;
+    if (text === undefined) {
+      out[key] = undefined;
+      continue;
+    }
+    const r = (spec.schema as z.ZodType).safeParse(text);
+    if (r.success) out[key] = r.data;
+    else {
+      const shown = (SECRET_KEYS as string[]).includes(key) ? '(hidden)' : JSON.stringify(text);
+      problems.push(`${key}=${shown}: ${r.error.issues.map((i) => i.message).join('; ')}`);
+    }
+  }
+  for (const key of Object.keys(env)) {
+    if (OUR_PREFIXES.some((p) => key.startsWith(p)) && !(key in VARIABLES)) {
+      problems.push(`${key}: unknown variable (known: ${Object.keys(VARIABLES).filter((k) => OUR_PREFIXES.some((p) => k.startsWith(p))).join(', ')})`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return out as Config;
+}
+
+/** The configuration with secrets replaced, for logs, the database and the API. */
+export function redactedConfig(config: Config): Record<string, unknown> {
+  const copy: Record<string, unknown> = { ...config };
+  for (const k of SECRET_KEYS) if (copy[k] !== undefined) copy[k] = '(set)';
+  return copy;
+}

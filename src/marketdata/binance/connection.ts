@@ -1,0 +1,129 @@
+import WebSocket from 'ws';
+
+export type ConnectionState = 'idle' | 'connecting' | 'open' | 'backoff' | 'stopped';
+
+export interface ConnectionOptions {
+  url: string;
+  name: string;
+  onMessage: (text: string, recvTime: number) => void;
+  onOpen?: () => void;
+  /** the connection dropped (a reconnect follows unless stopped) */
+  onDown?: (reason: string) => void;
+  log?: (level: 'info' | 'warn', msg: string, extra?: Record<string, unknown>) => void;
+  /** reconnect on our own before the exchange's 24 h cut */
+  maxLifetimeMs?: number;
+  /** no message for this long = dead connection */
+  idleTimeoutMs?: number;
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+}
+
+/** Wall clock with sub-millisecond resolution, for receive times (the edge may read the clock). */
+export function receiveTime(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/**
+ * One WebSocket stream connection that stays up: exponential backoff with full jitter between
+ * attempts, a watchdog for silent connections, and a planned reconnect before the 24-hour limit.
+ * Pings from the server are answered by `ws` itself (autoPong).
+ */
+export class StreamConnection {
+  state: ConnectionState = 'idle';
+  messages = 0;
+  reconnects = 0;
+  lastMessageAt = 0;
+  lastError = '';
+  private ws: WebSocket | null = null;
+  private attempt = 0;
+  private timers: NodeJS.Timeout[] = [];
+  private watchdog: NodeJS.Timeout | null = null;
+
+  constructor(private readonly opts: ConnectionOptions) {}
+
+  start(): void {
+    if (this.state !== 'idle') return;
+    this.connect();
+  }
+
+  stop(): void {
+    this.state = 'stopped';
+    for (const t of this.timers) clearTimeout(t);
+    this.timers = [];
+    if (this.watchdog) clearInterval(this.watchdog);
+    this.watchdog = null;
+    const ws = this.ws;
+    this.ws = null;
+    if (ws) {
+      ws.removeAllListeners();
+      ws.on('error', () => {});
+      ws.terminate();
+    }
+  }
+
+  private connect(): void {
+    if (this.state === 'stopped') return;
+    this.state = 'connecting';
+    const ws = new WebSocket(this.opts.url, { handshakeTimeout: 10_000, perMessageDeflate: false, autoPong: true });
+    this.ws = ws;
+    let openedAt = 0;
+    ws.on('open', () => {
+      this.state = 'open';
+      openedAt = Date.now();
+      this.lastMessageAt = openedAt;
+      this.opts.log?.('info', 'stream connected', { stream: this.opts.name });
+      this.opts.onOpen?.();
+      const lifetime = this.opts.maxLifetimeMs ?? (23 * 60 + 50) * 60_000;
+      this.timers.push(setTimeout(() => this.drop('planned reconnect before the 24 h limit'), lifetime));
+      const idle = this.opts.idleTimeoutMs ?? 60_000;
+      this.watchdog = setInterval(() => {
+        if (Date.now() - this.lastMessageAt > idle) this.drop(`no message for ${idle} ms`);
+      }, Math.min(idle, 5_000));
+    });
+    ws.on('message', (data, isBinary) => {
+      const t = receiveTime();
+      this.messages++;
+      this.lastMessageAt = Date.now();
+      // a message after a stable period resets the backoff
+      if (this.attempt > 0 && this.lastMessageAt - openedAt > 5_000) this.attempt = 0;
+      const text = isBinary ? Buffer.from(data as Buffer).toString('utf8') : (data as Buffer).toString('utf8');
+      this.opts.onMessage(text, t);
+    });
+    ws.on('error', (e) => {
+      this.lastError = e.message;
+    });
+    ws.on('close', (code, reason) => {
+      if (this.ws !== ws) return;
+      this.onClosed(`closed (${code}${reason.length ? ` ${reason.toString()}` : ''}${this.lastError ? `; ${this.lastError}` : ''})`);
+    });
+  }
+
+  /** Closes the socket and reconnects (serverShutdown, planned reconnect, dead connection). */
+  drop(reason: string): void {
+    const ws = this.ws;
+    if (!ws || this.state === 'stopped') return;
+    this.ws = null;
+    ws.removeAllListeners();
+    ws.on('error', () => {});
+    ws.terminate();
+    this.onClosed(reason);
+  }
+
+  private onClosed(reason: string): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers = [];
+    if (this.watchdog) clearInterval(this.watchdog);
+    this.watchdog = null;
+    this.ws = null;
+    if (this.state === 'stopped') return;
+    this.state = 'backoff';
+    this.opts.onDown?.(reason);
+    const base = this.opts.backoffBaseMs ?? 500;
+    const cap = this.opts.backoffMaxMs ?? 30_000;
+    const delay = Math.random() * Math.min(cap, base * 2 ** this.attempt); // full jitter
+    this.attempt = Math.min(this.attempt + 1, 16);
+    this.reconnects++;
+    this.opts.log?.('warn', 'stream down, reconnecting', { stream: this.opts.name, reason, delayMs: Math.round(delay) });
+    this.timers.push(setTimeout(() => this.connect(), delay));
+  }
+}

@@ -1,0 +1,267 @@
+/**
+ * The Binance recording format (see ../shared/data/README.md):
+ * gzip text, one message per line: `<local receive time, ns since epoch> <raw JSON exactly as received>`.
+ * Stream messages are combined-stream envelopes `{"stream":"btcusdt@depth@100ms","data":{...}}`;
+ * REST depth snapshots are bare `{"lastUpdateId":..,"bids":..,"asks":..}` lines.
+ *
+ * This module only deals with lines; it never parses the JSON payloads.
+ */
+import { createReadStream, createWriteStream, existsSync, mkdirSync, type WriteStream } from 'node:fs';
+import { join } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
+import { createGunzip, createGzip, type Gzip } from 'node:zlib';
+
+export interface RecordLine {
+  /** Local receive time, ns since the Unix epoch. */
+  recvNs: bigint;
+  /** The raw JSON text, exactly as recorded. */
+  text: string;
+}
+
+export interface ReadStats {
+  /** Non-empty lines seen (well-formed or not). */
+  lines: number;
+  /** Lines that did not look like `<digits> <json>` and were skipped. */
+  malformed: number;
+  /** Set when the gzip stream ended early (e.g. a recorder was killed); everything readable was yielded. */
+  truncated?: boolean;
+}
+
+/** Parse one recording line; null when it is not `<digits> <json>`. */
+export function parseRecordLine(line: string): RecordLine | null {
+  const sp = line.indexOf(' ');
+  if (sp <= 0 || sp > 24) return null;
+  for (let i = 0; i < sp; i++) {
+    const c = line.charCodeAt(i);
+    if (c < 48 || c > 57) return null;
+  }
+  let end = line.length;
+  while (end > sp + 1 && isWs(line.charCodeAt(end - 1))) end--;
+  const first = line.charCodeAt(sp + 1);
+  const last = line.charCodeAt(end - 1);
+  // cheap shape check: a JSON object or array
+  if (!((first === 123 && last === 125) || (first === 91 && last === 93))) return null;
+  return { recvNs: BigInt(line.slice(0, sp)), text: end === line.length ? line.slice(sp + 1) : line.slice(sp + 1, end) };
+}
+
+function isWs(c: number): boolean {
+  return c === 13 || c === 32 || c === 9;
+}
+
+function isTruncationError(err: unknown): boolean {
+  const e = err as { code?: string; message?: string } | null;
+  return !!e && (e.code === 'Z_BUF_ERROR' || /unexpected end of file/i.test(e.message ?? ''));
+}
+
+/**
+ * Stream the lines of a recording (gzip). Empty lines are skipped; malformed lines are counted in
+ * `stats.malformed` and skipped. A truncated gzip file (writer killed) yields every complete line
+ * and sets `stats.truncated`; other I/O errors are thrown.
+ */
+export async function* readRecording(file: string, stats?: ReadStats): AsyncGenerator<RecordLine> {
+  const st: ReadStats = stats ?? { lines: 0, malformed: 0 };
+  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+  const src = createReadStream(file, { highWaterMark: 1 << 20 });
+  src.on('error', (err) => gunzip.destroy(err));
+  src.pipe(gunzip);
+  const decoder = new StringDecoder('utf8');
+  let carry = '';
+  let truncated = false;
+  try {
+    for await (const chunk of gunzip as AsyncIterable<Buffer>) {
+      const s = carry + decoder.write(chunk);
+      let start = 0;
+      for (;;) {
+        const nl = s.indexOf('\n', start);
+        if (nl < 0) break;
+        if (nl > start) {
+          const rec = handle(s.slice(start, nl), st);
+          if (rec) yield rec;
+        }
+        start = nl + 1;
+      }
+      carry = start === 0 ? s : s.slice(start);
+    }
+  } catch (err) {
+    if (!isTruncationError(err)) throw err;
+    truncated = true;
+  } finally {
+    src.destroy();
+    gunzip.destroy();
+  }
+  const rest = carry + decoder.end();
+  if (truncated) {
+    st.truncated = true;
+    // the last partial line of a truncated file cannot be trusted
+    if (rest.trim().length > 0) {
+      st.lines++;
+      st.malformed++;
+    }
+    return;
+  }
+  if (rest.length > 0) {
+    const rec = handle(rest, st);
+    if (rec) yield rec;
+  }
+}
+
+function handle(line: string, st: ReadStats): RecordLine | null {
+  if (line.length === 0 || (line.length === 1 && line === '\r')) return null;
+  if (line.trim().length === 0) return null;
+  st.lines++;
+  const rec = parseRecordLine(line);
+  if (!rec) st.malformed++;
+  return rec;
+}
+
+/** Read a whole recording into memory. */
+export async function readAll(file: string, stats?: ReadStats): Promise<RecordLine[]> {
+  const out: RecordLine[] = [];
+  for await (const r of readRecording(file, stats)) out.push(r);
+  return out;
+}
+
+/**
+ * Cheaply extract the stream name of a combined-stream envelope (`{"stream":"x","data":..}`)
+ * without JSON.parse; null for bare lines (REST snapshots) or other shapes.
+ */
+export function envelopeStream(text: string): string | null {
+  const key = '"stream":"';
+  const i = text.indexOf(key);
+  if (i < 0 || i > 16) return null;
+  const j = text.indexOf('"', i + key.length);
+  if (j < 0) return null;
+  return text.slice(i + key.length, j);
+}
+
+/** `YYYYMMDD` and `HH` (UTC) of a receive time. */
+export function utcHourKey(recvNs: bigint): { day: string; hour: string } {
+  const d = new Date(Number(recvNs / 1_000_000n));
+  const day = `${d.getUTCFullYear()}${pad2(d.getUTCMonth() + 1)}${pad2(d.getUTCDate())}`;
+  return { day, hour: pad2(d.getUTCHours()) };
+}
+
+function pad2(n: number): string {
+  return n < 10 ? `0${n}` : String(n);
+}
+
+export interface RecordingWriterOptions {
+  /** Output directory (created if missing). */
+  dir: string;
+  /** File name prefix, e.g. `spot` / `usdm` / `btcusdt`: files are `<prefix>_<YYYYMMDD>_<HH>.gz`. */
+  prefix: string;
+  /** Called with the path of every newly opened file (the first one included). */
+  onRotate?: (file: string) => void;
+  /** gzip level (default 6). */
+  level?: number;
+}
+
+export interface RecordingWriterStats {
+  /** Lines written. */
+  messages: number;
+  /** Uncompressed bytes written (including the time prefix and newline). */
+  bytes: number;
+  /** Files opened so far. */
+  files: string[];
+  /** Lines per combined-stream name; bare lines (REST snapshots) are counted under `"_bare"`. */
+  perStream: Record<string, number>;
+}
+
+/**
+ * Writes `<recvNs> <text>\n` lines gzip-compressed to `DIR/<prefix>_<YYYYMMDD>_<HH>.gz` (UTC hour of
+ * the receive time), rotating when the hour changes. An existing file is never overwritten: a
+ * numbered variant `<prefix>_<YYYYMMDD>_<HH>.<n>.gz` is used instead. Every file is a complete gzip
+ * stream once it has been rotated away from or `close()` has resolved.
+ */
+export class RecordingWriter {
+  readonly stats: RecordingWriterStats = { messages: 0, bytes: 0, files: [], perStream: {} };
+  private readonly opts: RecordingWriterOptions;
+  private gz: Gzip | null = null;
+  private currentKey = '';
+  private readonly closing: Promise<void>[] = [];
+  private closed = false;
+  private error: Error | null = null;
+
+  constructor(opts: RecordingWriterOptions) {
+    this.opts = opts;
+    mkdirSync(opts.dir, { recursive: true });
+  }
+
+  get messages(): number {
+    return this.stats.messages;
+  }
+  get bytes(): number {
+    return this.stats.bytes;
+  }
+  get perStream(): Record<string, number> {
+    return this.stats.perStream;
+  }
+  /** The file currently written to, if any. */
+  get currentFile(): string | null {
+    return this.stats.files.length > 0 && this.gz ? (this.stats.files[this.stats.files.length - 1] ?? null) : null;
+  }
+
+  /** Append one line. Returns false when the gzip buffer is above its high-water mark (advisory). */
+  write(recvNs: bigint, text: string): boolean {
+    if (this.closed) throw new Error('RecordingWriter: write after close');
+    if (this.error) throw this.error;
+    const { day, hour } = utcHourKey(recvNs);
+    const key = `${day}_${hour}`;
+    if (key !== this.currentKey || !this.gz) this.rotate(key);
+    const line = `${recvNs} ${text}\n`;
+    const st = this.stats;
+    st.messages++;
+    st.bytes += Buffer.byteLength(line);
+    const name = envelopeStream(text) ?? '_bare';
+    st.perStream[name] = (st.perStream[name] ?? 0) + 1;
+    return this.gz!.write(line);
+  }
+
+  private rotate(key: string): void {
+    if (this.gz) this.closing.push(this.finish(this.gz));
+    this.gz = null;
+    this.currentKey = key;
+    let file = join(this.opts.dir, `${this.opts.prefix}_${key}.gz`);
+    for (let n = 1; existsSync(file) || this.stats.files.includes(file); n++) {
+      file = join(this.opts.dir, `${this.opts.prefix}_${key}.${n}.gz`);
+    }
+    const gz = createGzip({ level: this.opts.level ?? 6 });
+    const out: WriteStream = createWriteStream(file, { flags: 'wx' });
+    const onErr = (err: Error) => {
+      this.error ??= err;
+    };
+    gz.on('error', onErr);
+    out.on('error', onErr);
+    gz.pipe(out);
+    (gz as Gzip & { _ptOut?: WriteStream })._ptOut = out;
+    this.gz = gz;
+    this.stats.files.push(file);
+    this.opts.onRotate?.(file);
+  }
+
+  private finish(gz: Gzip): Promise<void> {
+    const out = (gz as Gzip & { _ptOut?: WriteStream })._ptOut!;
+    const p = new Promise<void>((resolve, reject) => {
+      out.once('close', () => resolve());
+      out.once('error', reject);
+      gz.end();
+    });
+    p.catch(() => {}); // surfaced by close()
+    return p;
+  }
+
+  /** Flush and close the current file; resolves when every file written is complete on disk. */
+  async close(): Promise<void> {
+    if (this.closed) {
+      await Promise.all(this.closing);
+      return;
+    }
+    this.closed = true;
+    if (this.gz) {
+      this.closing.push(this.finish(this.gz));
+      this.gz = null;
+    }
+    await Promise.all(this.closing);
+    if (this.error) throw this.error;
+  }
+}

@@ -1,0 +1,28 @@
+import { createHash } from 'node:crypto';
+import type { L2Book } from '../book/book.js';
+import type { EpochMs } from '../core/types.js';
+import type { Instrument } from '../model/instrument.js';
+import type { OrderIntent } from '../model/order.js';
+
+/** What a strategy may look at besides the book: no I/O, no wall clock. */
+export interface StrategyContext {
+  readonly now: EpochMs;
+  /** signed position in base units */
+  position(inst: Instrument): number;
+}
+
+/** A deterministic decision function: market state in, order intents out. */
+export interface Strategy {
+  readonly name: string;
+  readonly version: string;
+  /** name@version#paramsHash: recorded on every order and fill */
+  readonly id: string;
+  readonly params: Readonly<Record<string, unknown>>;
+  onBook(book: L2Book, inst: Instrument, ctx: StrategyContext): OrderIntent | null;
+}
+
+/** Short stable hash of a parameter set, so two runs with different parameters never share an id. */
+export function paramsHash(params: Readonly<Record<string, unknown>>): string {
+  const canonical = JSON.stringify(Object.keys(params).sort().map((k) => [k, params[k]]));
+  return createHash('sha256').update(canonical).digest('hex').slice(0, 8);
+}
