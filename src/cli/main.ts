@@ -100,13 +100,15 @@ program
   .option('--speed <x>', 'playback speed as a multiple of the recorded pace ("max" = as fast as possible)', (v) => (v === 'max' ? Infinity : positiveNumber(v)), 1)
   .option('--rest-data <dir>', 'directory with funding/ and oi_4h/ CSVs (e.g. ../shared/data/binance-usdm-rest)')
   .option('--start <when>', 'start playback "immediately" or on the "first-subscription"', 'first-subscription')
-  .action(async (files: string[], opts: { port: number; host: string; speed: number; restData?: string; start: string }) => {
+  .option('--start-delay <ms>', 'wait this long after the first subscription before playing (lets a client open all its connections)', (v) => Math.round(positiveNumber(v)))
+  .option('--drop-depth <venue:SYMBOL:index...>', 'fault injection: withhold the index-th recorded depth diff of a symbol (clients see a sequence gap)')
+  .action(async (files: string[], opts: { port: number; host: string; speed: number; restData?: string; start: string; startDelay?: number; dropDepth?: string[] }) => {
     if (opts.start !== 'immediately' && opts.start !== 'first-subscription') {
       process.stderr.write('papertape: --start must be immediately or first-subscription\n');
       process.exit(2);
     }
     const { runServeReplay } = await import('../marketdata/replay/cli.js');
-    await runServeReplay({ files, port: opts.port, host: opts.host, speed: opts.speed, restData: opts.restData, startOn: opts.start });
+    await runServeReplay({ files, port: opts.port, host: opts.host, speed: opts.speed, restData: opts.restData, startOn: opts.start, startDelayMs: opts.startDelay, dropDepth: opts.dropDepth });
   });
 
 program.parseAsync(process.argv).catch((e: unknown) => {

@@ -226,12 +226,10 @@ export class Engine implements FeedSink {
     this.counters.orders++;
     this.options.store.upsertOrder(this.options.sessionId, exec.order);
     for (const fill of exec.fills) this.applyFill(fill, exec.order);
-    if (exec.fills.length > 0) {
-      this.options.logger.info(
-        { orderId: exec.order.id, symbol: exec.order.symbol, side: exec.order.side, qty: exec.order.filledQty, avgPrice: exec.order.avgPrice, status: exec.order.status },
-        'paper order filled',
-      );
-    }
+    this.options.logger.info(
+      { orderId: exec.order.id, venue: exec.order.venue, symbol: exec.order.symbol, side: exec.order.side, qty: exec.order.qty, filledQty: exec.order.filledQty, avgPrice: exec.order.avgPrice, status: exec.order.status, strategy: exec.order.strategy },
+      'paper order',
+    );
     return exec;
   }
 
@@ -309,7 +307,7 @@ export class Engine implements FeedSink {
 
   metrics() {
     const curve = this.options.store.equityCurve(this.options.sessionId, {});
-    const s = summarize(this.options.store.listTrades(this.options.sessionId, { limit: 1_000_000, status: 'CLOSED' }) as never, curve.map((p) => ({ time: p.time, equity: p.equity })), this.options.config.INITIAL_BALANCE);
+    const s = summarize(this.options.store.listTrades(this.options.sessionId, { limit: 1_000_000 }), curve.map((p) => ({ time: p.time, equity: p.equity })), this.options.config.INITIAL_BALANCE);
     return { ...s, orders: this.counters.orders, fills: this.counters.fills, denials: this.counters.denials };
   }
 

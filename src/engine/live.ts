@@ -61,7 +61,7 @@ export async function startLive(config: Config, logger: Logger): Promise<LiveSes
       wsUrl: config.BINANCE_SPOT_WS_URL,
       restUrl: config.BINANCE_SPOT_REST_URL,
       sink: engine,
-      logger: logger.child({ component: 'feed', venue: 'spot' }),
+      logger: logger.child({ component: 'feed' }),
     }),
   ];
   if (config.FUTURES) {
@@ -72,7 +72,7 @@ export async function startLive(config: Config, logger: Logger): Promise<LiveSes
         wsUrl: config.BINANCE_FUTURES_WS_URL,
         restUrl: config.BINANCE_FUTURES_REST_URL,
         sink: engine,
-        logger: logger.child({ component: 'feed', venue: 'usdm' }),
+        logger: logger.child({ component: 'feed' }),
         openInterestPollMs: config.OPEN_INTEREST_POLL_MS,
       }),
     );
