@@ -1,7 +1,6 @@
-import { createReadStream, existsSync } from 'node:fs';
+import { readAll, type RecordLine } from '../src/marketdata/recording/format.js';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { createGunzip } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 
 /** ../shared/data relative to the project root (bench files run from dist/bench). */
@@ -13,13 +12,7 @@ export function sharedData(): string {
   throw new Error('../shared/data not found next to the project');
 }
 
-export async function readRecordingLines(file: string): Promise<{ recvNs: bigint; text: string }[]> {
-  const out: { recvNs: bigint; text: string }[] = [];
-  const rl = createInterface({ input: createReadStream(file).pipe(createGunzip()), crlfDelay: Infinity });
-  for await (const line of rl) {
-    if (!line) continue;
-    const sp = line.indexOf(' ');
-    out.push({ recvNs: BigInt(line.slice(0, sp)), text: line.slice(sp + 1) });
-  }
-  return out;
+/** All lines of a recording (the project's own reader). */
+export function readRecordingLines(file: string): Promise<RecordLine[]> {
+  return readAll(file);
 }

@@ -1,3 +1,4 @@
+import type { Logger } from '../core/logger.js';
 import type { DepthSync } from '../book/sync.js';
 import type { Config } from '../config/config.js';
 import { instrumentKey, type EpochMs, type InstrumentKey, type Venue } from '../core/types.js';
@@ -12,11 +13,7 @@ import { RiskGateway } from '../risk/gateway.js';
 import type { Store } from '../store/db.js';
 import type { Strategy } from '../strategy/strategy.js';
 
-export interface EngineLogger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
+export type EngineLogger = Logger;
 
 export interface EngineOptions {
   config: Config;

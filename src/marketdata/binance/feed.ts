@@ -1,3 +1,4 @@
+import type { Logger } from '../../core/logger.js';
 import { DepthSync } from '../../book/sync.js';
 import type { Venue } from '../../core/types.js';
 import type { MarketEvent } from '../../model/events.js';
@@ -16,11 +17,7 @@ export interface FeedSink {
   onEvent(ev: MarketEvent): void;
 }
 
-export interface FeedLogger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
+export type FeedLogger = Logger;
 
 export interface FeedOptions {
   venue: Venue;
