@@ -10,6 +10,8 @@ export interface ApiContext {
   startedAt: number;
   /** wall clock of the edge */
   now?: () => number;
+  /** facts about the session (seed, event log) for /status */
+  session?: () => Record<string, unknown>;
 }
 
 export class ApiError extends Error {
@@ -79,6 +81,8 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
         params: engine.strategy.params,
         mlGate: { enabled: false, reason: 'no model configured: the ML gate is off' },
       },
+      session: ctx.session?.() ?? null,
+      execution: engine.executionStatus(),
       books: engine.bookStatus(),
       feeds: Object.fromEntries(feeds.map((f) => [f.venue, f])),
       feedsDown: feeds.filter((f) => f.state !== 'up').map((f) => f.venue),
@@ -106,6 +110,7 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
     const q = parseQuery(listQuery, req.query);
     return { orders: engine.opts().store.listOrders(sessionId, { limit: q.limit, symbol: q.symbol }) };
   });
+  app.get('/orders/open', async () => ({ orders: engine.allOpenOrders() }));
   app.get('/risk/denials', async (req) => {
     const q = parseQuery(z.strictObject({ limit: int(1, 10_000, 100) }), req.query);
     return { counts: engine.opts().store.denialCounts(sessionId), denials: engine.opts().store.listDenials(sessionId, { limit: q.limit }) };

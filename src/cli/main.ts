@@ -111,6 +111,54 @@ program
     await runServeReplay({ files, port: opts.port, host: opts.host, speed: opts.speed, restData: opts.restData, startOn: opts.start, startDelayMs: opts.startDelay, dropDepth: opts.dropDepth });
   });
 
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+function logLevel(v: string): string {
+  if (!LOG_LEVELS.includes(v)) throw new InvalidArgumentError(`expected one of ${LOG_LEVELS.join(', ')}`);
+  return v;
+}
+function seed(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 2 ** 32 - 1) throw new InvalidArgumentError('expected an integer 0..4294967295');
+  return n;
+}
+
+program
+  .command('backtest')
+  .description('run the engine in-process over recordings, faster than real time (same code as live)')
+  .argument('<files...>', 'recording files (.gz lines "<recv ns> <json>", e.g. ../shared/data/binance/usdm/btcusdt_20240808.gz)')
+  .option('--config <file>', 'variables for this run: a JSON object or KEY=VALUE lines (over the environment and .env)')
+  .option('--seed <n>', 'random seed (default: SEED, else 1)', seed)
+  .option('--db <file>', 'SQLite file for orders, fills, equity (default DATA_DIR/backtests/<session>.db; replaced if it exists)')
+  .option('--json', 'print the summary as one JSON object', false)
+  .option('--no-progress', 'no progress bar')
+  .option('--log-level <level>', 'log level of the engine (stderr)', logLevel, 'warn')
+  .action(async (files: string[], opts: { config?: string; seed?: number; db?: string; json: boolean; progress: boolean; logLevel: string }) => {
+    const { runBacktestCli } = await import('./offline.js');
+    try {
+      await runBacktestCli(files, opts);
+    } catch (e) {
+      if (e instanceof ConfigError) {
+        process.stderr.write(`papertape: ${e.message}\n`);
+        process.exit(2);
+      }
+      throw e;
+    }
+  });
+
+program
+  .command('replay-log')
+  .description("replay a live session's event log (DATA_DIR/sessions/<id>) and compare its orders and fills with the live session's")
+  .argument('<dir>', 'session directory with session.json and events_*.gz')
+  .option('--db <file>', 'SQLite file for the replay (default <dir>/replay.db; replaced if it exists)')
+  .option('--compare <db>', "the live session's database (default: the one named in session.json)")
+  .option('--no-compare', 'do not compare with the live session')
+  .option('--json', 'print the summary as one JSON object', false)
+  .option('--log-level <level>', 'log level of the engine (stderr)', logLevel, 'warn')
+  .action(async (dir: string, opts: { db?: string; compare: string | boolean; json: boolean; logLevel: string }) => {
+    const { runReplayLogCli } = await import('./offline.js');
+    await runReplayLogCli(dir, opts);
+  });
+
 program.parseAsync(process.argv).catch((e: unknown) => {
   process.stderr.write(`papertape: ${(e as Error).message}\n`);
   process.exit(1);

@@ -1,6 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseDotenv } from 'dotenv';
 import { z } from 'zod';
+import { parseFeeOverrides } from '../execution/paper/fees.js';
+import { parseQueueModel, QUEUE_MODEL_FORMS } from '../execution/paper/queue.js';
+import { OBI_ORDER_TYPES } from '../strategy/obi/obi.js';
 
 /**
  * One typed configuration, from environment variables plus an optional `.env` file (the environment
@@ -44,6 +47,16 @@ const symbols = z
   .refine((l) => l.every((s) => /^[A-Z0-9]{2,20}$/.test(s)), { message: 'symbols are letters and digits, comma-separated (BTCUSDT,ETHUSDT)' })
   .refine((l) => new Set(l).size === l.length, { message: 'a symbol is listed twice' });
 
+/** A text the given parser accepts (its error message becomes the problem). */
+const checked = (parse: (v: string) => void) =>
+  z.string().superRefine((v, ctx) => {
+    try {
+      parse(v);
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: (e as Error).message });
+    }
+  });
+
 /** Every variable: schema, default (as text, undefined = optional), and the README's description. */
 export const VARIABLES = {
   SYMBOLS: { schema: symbols, default: 'BTCUSDT,ETHUSDT', doc: 'Spot symbols to trade (USD-M data for the same symbols)' },
@@ -59,12 +72,29 @@ export const VARIABLES = {
   RISK_ORDERS_PER_HOUR: { schema: num(1, 1e7, { int: true }), default: '500', doc: 'Order rate limit, per hour' },
   BOOK_STALE_MS: { schema: num(100, 3_600_000, { int: true }), default: '10000', doc: 'A book with no update for this long counts as stale: no orders' },
   ORDER_NOTIONAL: { schema: num(0, 1e12, { exclusiveMin: true }), default: '100', doc: 'Size of one strategy order, quote currency' },
-  TAKER_FEE: { schema: num(-0.01, 0.01), default: '0.001', doc: 'Paper taker fee rate (0.001 = 0.1%)' },
+  TRADE_VENUE: { schema: z.enum(['spot', 'usdm']), default: 'spot', doc: 'Venue whose books the strategy trades (the other is data only)' },
+  FEE_MAKER: { schema: num(-0.01, 0.01), default: '0.001', doc: 'Paper maker fee rate (0.001 = 0.1%; negative = rebate)' },
+  FEE_TAKER: { schema: num(-0.01, 0.01), default: '0.001', doc: 'Paper taker fee rate' },
+  FEE_OVERRIDES: { schema: checked((v) => void parseFeeOverrides(v)), default: '', doc: 'Per venue/symbol fee rates: venue:SYMBOL=maker/taker, comma-separated; * matches any (e.g. usdm:*=0.0002/0.0005)' },
+  QUEUE_MODEL: { schema: checked((v) => void parseQueueModel(v)), default: 'prob-power:3', doc: `Queue position model for resting orders: ${QUEUE_MODEL_FORMS.join(', ')}` },
+  LATENCY_MODEL: { schema: z.enum(['constant', 'volatility']), default: 'constant', doc: 'Order latency model: constant, or scaled by recent volatility' },
+  LATENCY_ENTRY_MS: { schema: num(0, 60_000), default: '30', doc: 'Decision to exchange: order and cancel entry latency, ms' },
+  LATENCY_RESPONSE_MS: { schema: num(0, 60_000), default: '30', doc: 'Exchange to strategy: acknowledgement and fill latency, ms' },
+  LATENCY_JITTER_MS: { schema: num(0, 60_000), default: '0', doc: 'Uniform random extra latency, ms (seeded)' },
+  LATENCY_VOL_HALF_LIFE_MS: { schema: num(1, 86_400_000), default: '60000', doc: 'volatility model: half-life of the volatility estimate, ms' },
+  LATENCY_VOL_SENSITIVITY: { schema: num(0, 1000), default: '0.5', doc: 'volatility model: latency multiplier per unit of volatility (see README)' },
+  LATENCY_VOL_MAX_MULTIPLIER: { schema: num(1, 100), default: '5', doc: 'volatility model: largest latency multiplier' },
+  IMPACT_RECOVERY_MS: { schema: num(0, 3_600_000), default: '1000', doc: 'Liquidity our aggressive orders took comes back over this long (0 = at once)' },
+  IMPACT_SHAPE: { schema: z.enum(['linear', 'exponential']), default: 'linear', doc: 'How taken liquidity comes back: linear over the recovery time, or exponential with it as half-life' },
+  SEED: { schema: num(0, 2 ** 32 - 1, { int: true }).optional(), default: undefined, doc: 'Seed of the random generator (unset: a new one per session, recorded in the event log)' },
+  EVENT_LOG: { schema: bool, default: 'true', doc: 'Write every input to DATA_DIR/sessions/<id>/ so the session can be replayed exactly' },
   OBI_LEVELS: { schema: num(1, 100, { int: true }), default: '5', doc: 'Book levels per side in the imbalance' },
   OBI_DECAY: { schema: num(0, 1, { exclusiveMin: true }), default: '0.5', doc: 'Weight of level i is decay^i (closer levels weigh more)' },
   OBI_PERSISTENCE: { schema: num(1, 1000, { int: true }), default: '3', doc: 'Consecutive observations in the same direction before a signal' },
   OBI_MAX_SPREAD_TICKS: { schema: num(1, 1e6, { int: true }), default: '5', doc: 'No entries when the spread is wider than this many ticks' },
   OBI_COOLDOWN_MS: { schema: num(0, 3_600_000, { int: true }), default: '2000', doc: 'Minimum time between two orders of the strategy on one symbol' },
+  OBI_ORDER_TYPE: { schema: z.enum(OBI_ORDER_TYPES), default: 'market', doc: 'market; limit (at the opposite touch, rest remains); post-only (joins its own touch)' },
+  OBI_ORDER_TTL_MS: { schema: num(1, 3_600_000, { int: true }), default: '5000', doc: 'Limit modes: cancel an order still working after this long' },
   FUTURES: { schema: bool, default: 'true', doc: 'Also listen to USD-M futures (funding, open interest, liquidations, futures books)' },
   OPEN_INTEREST_POLL_MS: { schema: num(1000, 3_600_000, { int: true }), default: '60000', doc: 'Open interest REST polling interval' },
   EQUITY_SNAPSHOT_MS: { schema: num(100, 3_600_000, { int: true }), default: '5000', doc: 'How often equity is sampled into the database' },
@@ -84,7 +114,7 @@ export type Config = { [K in keyof Vars]: z.output<Vars[K]['schema']> };
 
 /** Variables that are secrets: never logged, stored or returned. */
 export const SECRET_KEYS: readonly (keyof Config)[] = ['API_TOKEN'];
-const OUR_PREFIXES = ['RISK_', 'OBI_', 'BINANCE_', 'BOOK_', 'ORDER_', 'OPEN_INTEREST_', 'EQUITY_'];
+const OUR_PREFIXES = ['RISK_', 'OBI_', 'BINANCE_', 'BOOK_', 'ORDER_', 'OPEN_INTEREST_', 'EQUITY_', 'FEE_', 'LATENCY_', 'QUEUE_', 'IMPACT_', 'TRADE_', 'EVENT_'];
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {

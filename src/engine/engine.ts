@@ -2,27 +2,43 @@ import type { Logger } from '../core/logger.js';
 import type { DepthSync } from '../book/sync.js';
 import type { Config } from '../config/config.js';
 import { instrumentKey, type EpochMs, type InstrumentKey, type Venue } from '../core/types.js';
-import type { Broker } from '../execution/broker.js';
+import { PaperExchange, type ExchangeOrderSpec, type ExchangeReport } from '../execution/paper/exchange.js';
+import type { FeeModel, ImpactModel, LatencyModel, QueueModel } from '../execution/paper/models.js';
 import type { MarketEvent } from '../model/events.js';
 import { priceToNumber, qtyToNumber, type Instrument } from '../model/instrument.js';
-import type { Fill, Order, OrderIntent } from '../model/order.js';
-import type { FeedSink } from '../marketdata/binance/feed.js';
+import { isTerminal, transition, type Fill, type Order, type OrderIntent } from '../model/order.js';
+import type { FeedSink, InputLog } from '../marketdata/binance/processor.js';
 import { Portfolio } from '../portfolio/portfolio.js';
 import { summarize } from '../portfolio/stats.js';
 import { RiskGateway } from '../risk/gateway.js';
 import type { Store } from '../store/db.js';
-import type { Strategy } from '../strategy/strategy.js';
+import type { Strategy, StrategyContext } from '../strategy/strategy.js';
+import { Scheduler } from './scheduler.js';
 
 export type EngineLogger = Logger;
+
+/** The paper exchange's models, chosen by configuration (see presets.ts). */
+export interface ExchangeModels {
+  queue: QueueModel;
+  fees: FeeModel;
+  impact: (inst: Instrument) => ImpactModel;
+  latency: LatencyModel;
+}
 
 export interface EngineOptions {
   config: Config;
   sessionId: string;
   store: Store;
-  broker: Broker;
   strategy: Strategy;
+  models: ExchangeModels;
   logger: EngineLogger;
   startedAt: EpochMs;
+  /** the venue whose books the strategy trades (the other venue is data only) */
+  tradeVenue: Venue;
+  /** where timer ticks are written (the session's event log); feeds write their own inputs */
+  inputLog?: InputLog | null;
+  /** log every order report at info level (live); backtests keep quiet */
+  logOrders?: boolean;
 }
 
 interface FuturesState {
@@ -36,22 +52,42 @@ interface FuturesState {
   lastLiquidationAt: number | null;
 }
 
+/** An order the engine has sent and not yet seen end, with exact integer running totals. */
+interface Working {
+  order: Order;
+  inst: Instrument;
+  filledUnits: number;
+  /** sum of price units x qty units of the fills */
+  notional: number;
+  fills: number;
+}
+
+type Action =
+  | { kind: 'arrive'; spec: ExchangeOrderSpec; inst: Instrument }
+  | { kind: 'cancel'; orderId: string }
+  | { kind: 'report'; report: ExchangeReport };
+
 /**
- * The event loop's heart: every decoded event from every feed arrives here synchronously, in order.
- * Spot books drive the strategy; each intent goes through the risk gateway; approved orders go to the
- * broker; fills update the portfolio and are written to SQLite in one transaction each.
+ * The event loop's heart. Every input (market events from the venues, timer ticks) arrives here
+ * synchronously, in order, each with its receive time; engine time is the latest of them. Orders travel
+ * like on a real venue: strategy intent -> risk gateway -> (entry latency) -> paper exchange -> (response
+ * latency) -> acknowledgements and fills, which reach the portfolio, the store and the strategy only then.
+ * Timed actions run before any input that comes at or after their due time, so the same inputs always
+ * give the same orders and fills, live or replayed.
  */
 export class Engine implements FeedSink {
   readonly instruments = new Map<InstrumentKey, Instrument>();
   readonly books = new Map<InstrumentKey, DepthSync>();
   readonly portfolio: Portfolio;
   readonly gateway: RiskGateway;
+  readonly exchange: PaperExchange;
   readonly futures = new Map<string, FuturesState>();
   readonly counters = {
     events: 0,
     bookUpdates: 0,
     trades: 0,
     tickers: 0,
+    ticks: 0,
     intents: 0,
     orders: 0,
     fills: 0,
@@ -59,11 +95,23 @@ export class Engine implements FeedSink {
     /** intents dropped because the book was not synced (never sent) */
     unsyncedSkips: 0,
     resyncs: 0,
+    cancels: 0,
+    cancelRejects: 0,
+    rejected: 0,
     errors: 0,
   };
   readonly lastTrade = new Map<InstrumentKey, { price: number; time: number }>();
+  private readonly working = new Map<string, Working>();
+  /** a small integer per instrument, for models that follow each instrument's mid separately */
+  private readonly streamIds = new Map<InstrumentKey, number>();
+  private readonly scheduler = new Scheduler<Action>();
+  /** reports leave in order: a later report never overtakes an earlier one */
+  private lastReportDue = -Infinity;
+  private orderSeq = 0;
   private lastEquitySample = -Infinity;
   private lastEquity = NaN;
+  private lastEquityWrite = -Infinity;
+  private readonly ctx: StrategyContext;
   now: EpochMs;
 
   constructor(private readonly options: EngineOptions) {
@@ -81,7 +129,22 @@ export class Engine implements FeedSink {
       ordersPerHour: c.RISK_ORDERS_PER_HOUR,
     });
     this.gateway.observeEquity(c.INITIAL_BALANCE, opts.startedAt);
+    this.exchange = new PaperExchange({
+      queue: opts.models.queue,
+      fees: opts.models.fees,
+      impact: opts.models.impact,
+      emit: (r) => this.onReport(r),
+    });
     this.now = opts.startedAt;
+    const engine = this;
+    this.ctx = {
+      get now() {
+        return engine.now;
+      },
+      position: (i) => this.portfolio.position(i.venue, i.symbol)?.qty ?? 0,
+      openOrders: (i) => this.openOrders(i.venue, i.symbol),
+      cancel: (id) => this.cancel(id),
+    };
   }
 
   get sessionId(): string {
@@ -94,11 +157,19 @@ export class Engine implements FeedSink {
   get strategy(): Strategy {
     return this.options.strategy;
   }
+  /** engine time of the next timed action (order arrival, report), or Infinity */
+  nextDue(): EpochMs {
+    return this.scheduler.nextDue();
+  }
 
   // ---- FeedSink ----
 
   onInstruments(venue: Venue, instruments: Instrument[]): void {
-    for (const inst of instruments) this.instruments.set(instrumentKey(venue, inst.symbol), inst);
+    for (const inst of instruments) {
+      const key = instrumentKey(venue, inst.symbol);
+      this.instruments.set(key, inst);
+      if (!this.streamIds.has(key)) this.streamIds.set(key, this.streamIds.size);
+    }
   }
 
   onBookState(sync: DepthSync, recvTime: number): void {
@@ -106,6 +177,7 @@ export class Engine implements FeedSink {
     const key = instrumentKey(sync.venue, sync.symbol);
     this.books.set(key, sync);
     if (sync.state !== 'synced') this.counters.resyncs++;
+    else this.exchange.onBook(key, sync.book, this.now);
   }
 
   onBook(sync: DepthSync, recvTime: number): void {
@@ -117,13 +189,15 @@ export class Engine implements FeedSink {
     const inst = this.instruments.get(key);
     if (!inst) return;
     const book = sync.book;
-    if (sync.venue === 'spot') {
+    if (this.exchange.restingCount(key) > 0) this.exchange.onBook(key, book, this.now);
+    if (sync.venue === this.options.tradeVenue) {
       const mid = book.mid();
-      if (Number.isFinite(mid)) this.portfolio.mark('spot', inst.symbol, priceToNumber(inst, mid));
-      const intent = this.options.strategy.onBook(book, inst, {
-        now: this.now,
-        position: (i) => this.portfolio.position(i.venue, i.symbol)?.qty ?? 0,
-      });
+      if (Number.isFinite(mid)) {
+        const px = priceToNumber(inst, mid);
+        this.portfolio.mark(inst.venue, inst.symbol, px);
+        this.options.models.latency.observeMid(this.now, px, this.streamIds.get(key));
+      }
+      const intent = this.options.strategy.onBook(book, inst, this.ctx);
       if (intent) this.submit(intent);
     }
     this.sampleEquity(false);
@@ -135,8 +209,10 @@ export class Engine implements FeedSink {
     switch (ev.kind) {
       case 'trade': {
         this.counters.trades++;
-        const inst = this.instruments.get(instrumentKey(ev.venue, ev.symbol));
-        if (inst) this.lastTrade.set(instrumentKey(ev.venue, ev.symbol), { price: priceToNumber(inst, ev.priceUnits), time: ev.eventTime });
+        const key = instrumentKey(ev.venue, ev.symbol);
+        const inst = this.instruments.get(key);
+        if (inst) this.lastTrade.set(key, { price: priceToNumber(inst, ev.priceUnits), time: ev.eventTime });
+        if (this.exchange.restingCount(key) > 0) this.exchange.onTrade(key, ev.priceUnits, ev.qtyUnits, ev.buyerIsMaker, this.now);
         break;
       }
       case 'bookTicker':
@@ -168,14 +244,41 @@ export class Engine implements FeedSink {
     }
   }
 
-  /** Periodic call from the edge (timer): equity sampling when the market is quiet. */
+  /** A timer tick from the edge: runs what is due and samples equity when the market is quiet. */
   tick(now: EpochMs): void {
+    this.options.inputLog?.write(now, 'tick', '');
+    this.counters.ticks++;
     this.advance(now);
     this.sampleEquity(false);
   }
 
+  /** Runs every timed action due at or before `t`, then moves engine time to `t`. */
   private advance(t: number): void {
+    while (this.scheduler.nextDue() <= t) {
+      const due = this.scheduler.nextDue();
+      const action = this.scheduler.pop()!;
+      if (due > this.now) this.now = due;
+      this.run(action);
+    }
     if (t > this.now) this.now = t;
+  }
+
+  private run(a: Action): void {
+    switch (a.kind) {
+      case 'arrive': {
+        const sync = this.books.get(instrumentKey(a.inst.venue, a.inst.symbol));
+        this.exchange.place(a.spec, a.inst, sync?.synced ? sync.book : null, this.now);
+        break;
+      }
+      case 'cancel':
+        this.exchange.cancel(a.orderId, this.now);
+        break;
+      case 'report':
+        this.deliver(a.report);
+        break;
+      default:
+        assertNeverAction(a);
+    }
   }
 
   private futuresState(symbol: string): FuturesState {
@@ -189,19 +292,44 @@ export class Engine implements FeedSink {
 
   // ---- orders ----
 
-  /** Sends one intent through the gateway to the broker. Returns the execution, or null if denied. */
-  submit(intent: OrderIntent): { order: Order; fills: Fill[] } | null {
+  /** Working orders (sent, not ended) on one instrument. */
+  openOrders(venue: Venue, symbol: string): Order[] {
+    const out: Order[] = [];
+    for (const w of this.working.values()) if (w.order.venue === venue && w.order.symbol === symbol) out.push(w.order);
+    return out;
+  }
+
+  /** Every working order. */
+  allOpenOrders(): Order[] {
+    return [...this.working.values()].map((w) => w.order);
+  }
+
+  /**
+   * Sends one intent through the gateway. Approved, it becomes an order (status NEW) that reaches the
+   * paper exchange after the entry latency. Returns the order, or null if the gateway denied it.
+   */
+  submit(intent: OrderIntent): Order | null {
     this.counters.intents++;
     const key = instrumentKey(intent.venue, intent.symbol);
     const sync = this.books.get(key);
     const inst = this.instruments.get(key);
     const position = this.portfolio.position(intent.venue, intent.symbol)?.qty ?? 0;
+    let openBuy = 0;
+    let openSell = 0;
+    for (const w of this.working.values()) {
+      if (w.order.venue !== intent.venue || w.order.symbol !== intent.symbol) continue;
+      const left = qtyToNumber(w.inst, qtyUnitsOf(w) - w.filledUnits);
+      if (w.order.side === 'BUY') openBuy += left;
+      else openSell += left;
+    }
     const decision = this.gateway.check(intent, {
       now: this.now,
       instrument: inst,
       book: sync?.book,
       bookState: sync?.state,
       position,
+      openBuy,
+      openSell,
       equity: this.equity(),
     });
     if (!decision.approved) {
@@ -218,16 +346,142 @@ export class Engine implements FeedSink {
       });
       return null;
     }
-    // the gateway has checked the book and the instrument
-    const exec = this.options.broker.submit(decision.order, inst!, sync!.book, this.now);
+    // the gateway has checked the instrument
+    const approved = decision.order;
+    const instrument = inst!;
+    const id = `${this.options.sessionId}-${++this.orderSeq}`;
+    const limit = approved.type === 'LIMIT';
+    const order: Order = {
+      id,
+      venue: approved.venue,
+      symbol: approved.symbol,
+      side: approved.side,
+      type: approved.type,
+      timeInForce: limit ? approved.timeInForce ?? 'GTC' : 'IOC',
+      postOnly: limit && approved.postOnly === true,
+      qty: qtyToNumber(instrument, approved.qtyUnits),
+      price: limit ? priceToNumber(instrument, approved.priceUnits ?? NaN) : null,
+      strategy: approved.strategy,
+      reason: approved.reason,
+      status: 'NEW',
+      filledQty: 0,
+      avgPrice: 0,
+      createdAt: this.now,
+      updatedAt: this.now,
+    };
+    this.working.set(id, { order, inst: instrument, filledUnits: 0, notional: 0, fills: 0 });
     this.counters.orders++;
-    this.options.store.upsertOrder(this.options.sessionId, exec.order);
-    for (const fill of exec.fills) this.applyFill(fill, exec.order);
-    this.options.logger.info(
-      { orderId: exec.order.id, venue: exec.order.venue, symbol: exec.order.symbol, side: exec.order.side, qty: exec.order.qty, filledQty: exec.order.filledQty, avgPrice: exec.order.avgPrice, status: exec.order.status, strategy: exec.order.strategy },
-      'paper order',
-    );
-    return exec;
+    this.options.store.upsertOrder(this.options.sessionId, order);
+    const spec: ExchangeOrderSpec = {
+      id,
+      side: order.side,
+      type: order.type,
+      timeInForce: order.timeInForce,
+      postOnly: order.postOnly,
+      qtyUnits: approved.qtyUnits,
+      priceUnits: limit ? approved.priceUnits ?? NaN : NaN,
+    };
+    this.scheduler.push(this.now + this.options.models.latency.entry(this.now), { kind: 'arrive', spec, inst: instrument });
+    return order;
+  }
+
+  /** Asks the exchange to cancel a working order (it arrives after the entry latency). */
+  cancel(orderId: string): boolean {
+    const w = this.working.get(orderId);
+    if (!w || w.order.cancelRequestedAt !== undefined) return false;
+    w.order.cancelRequestedAt = this.now;
+    this.counters.cancels++;
+    this.options.store.upsertOrder(this.options.sessionId, w.order);
+    this.scheduler.push(this.now + this.options.models.latency.entry(this.now), { kind: 'cancel', orderId });
+    return true;
+  }
+
+  /** Cancels every working order (optionally of one instrument); returns how many cancels were sent. */
+  cancelAll(venue?: Venue, symbol?: string): number {
+    let n = 0;
+    for (const w of [...this.working.values()]) {
+      if (venue !== undefined && w.order.venue !== venue) continue;
+      if (symbol !== undefined && w.order.symbol !== symbol) continue;
+      if (this.cancel(w.order.id)) n++;
+    }
+    return n;
+  }
+
+  /** The exchange produced a report: it reaches us after the response latency, never overtaking another. */
+  private onReport(r: ExchangeReport): void {
+    const due = Math.max(r.time + this.options.models.latency.response(r.time), this.lastReportDue);
+    this.lastReportDue = due;
+    this.scheduler.push(due, { kind: 'report', report: r });
+  }
+
+  private deliver(r: ExchangeReport): void {
+    const w = this.working.get(r.orderId);
+    if (!w) {
+      // a report for an order that already ended here: a broken invariant of the paper exchange
+      this.counters.errors++;
+      this.options.logger.error({ report: r }, 'report for an unknown order');
+      return;
+    }
+    const order = w.order;
+    const now = this.now;
+    switch (r.kind) {
+      case 'accepted':
+        transition(order, 'ACCEPTED', now);
+        break;
+      case 'rejected':
+        order.rejectReason = r.reason;
+        this.counters.rejected++;
+        transition(order, 'REJECTED', now);
+        break;
+      case 'canceled':
+        transition(order, 'CANCELED', now);
+        break;
+      case 'expired':
+        order.rejectReason = r.reason;
+        transition(order, 'EXPIRED', now);
+        break;
+      case 'cancel_rejected':
+        this.counters.cancelRejects++;
+        break;
+      case 'fill': {
+        w.filledUnits += r.qtyUnits;
+        w.notional += r.priceUnits * r.qtyUnits;
+        w.fills++;
+        const price = priceToNumber(w.inst, r.priceUnits);
+        const qty = qtyToNumber(w.inst, r.qtyUnits);
+        order.filledQty = qtyToNumber(w.inst, w.filledUnits);
+        order.avgPrice = w.notional / w.filledUnits / 10 ** w.inst.priceDecimals;
+        transition(order, r.leavesUnits > 0 ? 'PARTIALLY_FILLED' : 'FILLED', now);
+        const fill: Fill = {
+          id: `${order.id}-${w.fills}`,
+          orderId: order.id,
+          venue: order.venue,
+          symbol: order.symbol,
+          side: order.side,
+          price,
+          qty,
+          fee: price * qty * r.feeRate,
+          liquidity: r.liquidity,
+          strategy: order.strategy,
+          time: r.time,
+          receivedAt: now,
+          realizedPnl: 0,
+        };
+        this.applyFill(fill, order);
+        break;
+      }
+      default:
+        assertNeverReport(r);
+    }
+    if (isTerminal(order.status)) this.working.delete(order.id);
+    if (r.kind !== 'fill' && r.kind !== 'cancel_rejected') this.options.store.upsertOrder(this.options.sessionId, order);
+    if (this.options.logOrders && (isTerminal(order.status) || r.kind === 'fill')) {
+      this.options.logger.info(
+        { orderId: order.id, venue: order.venue, symbol: order.symbol, side: order.side, type: order.type, qty: order.qty, price: order.price, filledQty: order.filledQty, avgPrice: order.avgPrice, status: order.status, reason: order.rejectReason, strategy: order.strategy },
+        'paper order',
+      );
+    }
+    this.options.strategy.onOrderUpdate?.(order, this.ctx);
   }
 
   private applyFill(fill: Fill, order: Order): void {
@@ -255,8 +509,6 @@ export class Engine implements FeedSink {
       this.lastEquityWrite = this.now;
     }
   }
-  private lastEquityWrite = -Infinity;
-
   /** Writes a final equity point (shutdown). */
   flush(): void {
     this.sampleEquity(true);
@@ -344,6 +596,21 @@ export class Engine implements FeedSink {
     };
   }
 
+  executionStatus() {
+    const m = this.options.models;
+    const c = this.options.config;
+    return {
+      tradeVenue: this.options.tradeVenue,
+      queueModel: m.queue.name,
+      latencyModel: m.latency.name,
+      latencyMs: { entry: c.LATENCY_ENTRY_MS, response: c.LATENCY_RESPONSE_MS, jitter: c.LATENCY_JITTER_MS },
+      fees: { maker: c.FEE_MAKER, taker: c.FEE_TAKER, overrides: c.FEE_OVERRIDES },
+      impact: { recoveryMs: c.IMPACT_RECOVERY_MS, shape: c.IMPACT_SHAPE },
+      openOrders: this.working.size,
+      inFlight: this.scheduler.size,
+    };
+  }
+
   bookStatus() {
     const out: Record<string, unknown> = {};
     for (const [key, sync] of this.books) {
@@ -360,4 +627,15 @@ export class Engine implements FeedSink {
     }
     return out;
   }
+}
+
+function qtyUnitsOf(w: Working): number {
+  return Math.round(w.order.qty * 10 ** w.inst.qtyDecimals);
+}
+
+function assertNeverAction(a: never): never {
+  throw new Error(`unknown action ${JSON.stringify(a)}`);
+}
+function assertNeverReport(r: never): never {
+  throw new Error(`unknown report ${JSON.stringify(r)}`);
 }

@@ -1,15 +1,16 @@
 import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { join, resolve } from 'node:path';
+import { randomBytes, randomInt } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApi } from '../api/server.js';
-import { redactedConfig, type Config } from '../config/config.js';
-import { PaperBroker } from '../execution/paper/broker.js';
+import { redactedConfig, SECRET_KEYS, type Config } from '../config/config.js';
+import { receiveTime } from '../marketdata/binance/connection.js';
 import { BinanceFeed } from '../marketdata/binance/feed.js';
 import { Store } from '../store/db.js';
-import { ObiStrategy } from '../strategy/obi/obi.js';
-import { Engine } from './engine.js';
+import { EVENT_LOG_FORMAT, EventLogWriter } from '../store/eventlog.js';
+import type { Engine } from './engine.js';
+import { createEngine } from './presets.js';
 import { VERSION } from '../version.js';
 
 export interface LiveSession {
@@ -26,32 +27,30 @@ export function newSessionId(now: number): string {
   return `${stamp}-${randomBytes(3).toString('hex')}`;
 }
 
-/** Live paper trading: Binance feeds -> engine -> paper broker, with the API on HOST:PORT. */
+/** Live paper trading: Binance feeds -> engine -> paper exchange, with the API on HOST:PORT. */
 export async function startLive(config: Config, logger: Logger): Promise<LiveSession> {
-  const startedAt = Date.now();
+  const startedAt = receiveTime();
   const dataDir = resolve(config.DATA_DIR);
   mkdirSync(dataDir, { recursive: true });
-  const store = Store.open(resolve(dataDir, 'papertape.db'));
-  const sessionId = newSessionId(startedAt);
-  const strategy = new ObiStrategy({
-    levels: config.OBI_LEVELS,
-    decay: config.OBI_DECAY,
-    threshold: config.IMBALANCE_THRESHOLD,
-    persistence: config.OBI_PERSISTENCE,
-    maxSpreadTicks: config.OBI_MAX_SPREAD_TICKS,
-    orderNotional: config.ORDER_NOTIONAL,
-    maxPosition: config.RISK_MAX_POSITION,
-    cooldownMs: config.OBI_COOLDOWN_MS,
-  });
-  store.startSession({ id: sessionId, startedAt, config: redactedConfig(config), initialCash: config.INITIAL_BALANCE, version: VERSION });
-  const engine = new Engine({
+  const dbFile = resolve(dataDir, 'papertape.db');
+  const store = Store.open(dbFile);
+  const sessionId = newSessionId(Date.now());
+  const seed = config.SEED ?? randomInt(0, 2 ** 32 - 1);
+  const configForLog: Record<string, unknown> = { ...config };
+  for (const k of SECRET_KEYS) delete configForLog[k];
+  const eventLog = config.EVENT_LOG
+    ? new EventLogWriter(join(dataDir, 'sessions', sessionId), { format: EVENT_LOG_FORMAT, sessionId, startedAt, version: VERSION, seed, database: dbFile, config: configForLog })
+    : null;
+  const engine: Engine = createEngine({
     config,
     sessionId,
-    store,
-    broker: new PaperBroker({ takerFee: config.TAKER_FEE, idPrefix: sessionId }),
-    strategy,
-    logger: logger.child({ component: 'engine' }),
     startedAt,
+    seed,
+    store,
+    logger: logger.child({ component: 'engine' }),
+    tradeVenue: config.TRADE_VENUE,
+    inputLog: eventLog,
+    logOrders: true,
   });
 
   const feeds: BinanceFeed[] = [
@@ -62,9 +61,10 @@ export async function startLive(config: Config, logger: Logger): Promise<LiveSes
       restUrl: config.BINANCE_SPOT_REST_URL,
       sink: engine,
       logger: logger.child({ component: 'feed' }),
+      inputLog: eventLog,
     }),
   ];
-  if (config.FUTURES) {
+  if (config.FUTURES || config.TRADE_VENUE === 'usdm') {
     feeds.push(
       new BinanceFeed({
         venue: 'usdm',
@@ -74,22 +74,38 @@ export async function startLive(config: Config, logger: Logger): Promise<LiveSes
         sink: engine,
         logger: logger.child({ component: 'feed' }),
         openInterestPollMs: config.OPEN_INTEREST_POLL_MS,
+        inputLog: eventLog,
       }),
     );
   }
 
-  const api = buildApi({ engine, feeds: () => feeds.map((f) => f.status()), version: VERSION, startedAt });
+  const api = buildApi({
+    engine,
+    feeds: () => feeds.map((f) => f.status()),
+    version: VERSION,
+    startedAt,
+    session: () => ({ seed, eventLog: eventLog ? { dir: eventLog.dir, lines: eventLog.lines, bytes: eventLog.bytes } : null }),
+  });
   await api.listen({ host: config.HOST, port: config.PORT });
   const addr = api.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.PORT;
   const url = `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${port}`;
-  logger.info({ url, sessionId, symbols: config.SYMBOLS, strategy: strategy.id, config: redactedConfig(config) }, 'papertape running');
+  logger.info({ url, sessionId, seed, eventLog: eventLog?.dir ?? null, symbols: config.SYMBOLS, strategy: engine.strategy.id, config: redactedConfig(config) }, 'papertape running');
 
   // Feeds start in the background: one venue being unreachable never blocks the other.
   for (const f of feeds) {
     f.start().catch((e: unknown) => logger.error({ venue: f.venue, err: (e as Error).message }, 'feed failed to start'));
   }
-  const ticker = setInterval(() => engine.tick(Date.now()), 1000);
+  // Engine time moves with the inputs; these timers only make sure that, in a quiet market, what is
+  // due (order arrivals, acknowledgements, fills) happens on time. Every tick goes to the event log.
+  const ticker = setInterval(() => {
+    engine.tick(receiveTime());
+    eventLog?.flush();
+  }, 1000);
+  const wake = setInterval(() => {
+    const t = receiveTime();
+    if (engine.nextDue() <= t) engine.tick(t);
+  }, 5);
 
   let stopped = false;
   return {
@@ -101,11 +117,13 @@ export async function startLive(config: Config, logger: Logger): Promise<LiveSes
       if (stopped) return;
       stopped = true;
       clearInterval(ticker);
+      clearInterval(wake);
       for (const f of feeds) f.stop();
       await api.close();
       engine.flush();
-      store.endSession(sessionId, Date.now());
+      store.endSession(sessionId, engine.now);
       store.close();
+      await eventLog?.close();
       logger.info({ sessionId }, 'papertape stopped');
     },
   };

@@ -9,7 +9,7 @@ const LEGAL = new Set([
 ]);
 
 function order(status: OrderStatus): Order {
-  return { id: 'o1', venue: 'spot', symbol: 'BTCUSDT', side: 'BUY', type: 'LIMIT', timeInForce: 'GTC', qty: 1, price: 1, strategy: 's@1', reason: '', status, filledQty: 0, avgPrice: 0, createdAt: 0, updatedAt: 0 };
+  return { id: 'o1', venue: 'spot', symbol: 'BTCUSDT', side: 'BUY', type: 'LIMIT', timeInForce: 'GTC', postOnly: false, qty: 1, price: 1, strategy: 's@1', reason: '', status, filledQty: 0, avgPrice: 0, createdAt: 0, updatedAt: 0 };
 }
 
 describe('order state machine', () => {

@@ -14,6 +14,8 @@ export interface OrderIntent {
   /** LIMIT only */
   readonly priceUnits?: number;
   readonly timeInForce?: TimeInForce;
+  /** LIMIT only: rejected by the exchange if it would take liquidity (Binance LIMIT_MAKER) */
+  readonly postOnly?: boolean;
   /** true when the order can only shrink the position */
   readonly reduceOnly?: boolean;
   /** strategy name@version */
@@ -29,6 +31,7 @@ export interface Order {
   readonly side: Side;
   readonly type: OrderType;
   readonly timeInForce: TimeInForce;
+  readonly postOnly: boolean;
   /** decimal numbers at the edge: base units and quote price */
   readonly qty: number;
   readonly price: number | null;
@@ -40,6 +43,8 @@ export interface Order {
   readonly createdAt: EpochMs;
   updatedAt: EpochMs;
   rejectReason?: string;
+  /** set when the client asked to cancel (the cancel may still lose the race with a fill) */
+  cancelRequestedAt?: EpochMs;
 }
 
 export interface Fill {
@@ -54,7 +59,10 @@ export interface Fill {
   readonly fee: number;
   readonly liquidity: 'maker' | 'taker';
   readonly strategy: string;
+  /** when the match happened at the exchange */
   readonly time: EpochMs;
+  /** when the fill report reached us (time + response latency) */
+  readonly receivedAt: EpochMs;
   /** realized P&L of this fill (closing part), gross of its fee */
   realizedPnl: number;
 }

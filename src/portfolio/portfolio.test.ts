@@ -9,7 +9,7 @@ function fill(side: Side, qty: number, price: number, fee = 0, extra: Partial<Fi
   seq += 1;
   return {
     id: `f${seq}`, orderId: `o${seq}`, venue: 'spot', symbol: 'BTCUSDT', side, price, qty, fee,
-    liquidity: 'taker', strategy: 's@1', time: seq * 1000, realizedPnl: 0, ...extra,
+    liquidity: 'taker', strategy: 's@1', time: seq * 1000, receivedAt: seq * 1000, realizedPnl: 0, ...extra,
   };
 }
 
@@ -287,7 +287,7 @@ describe('Portfolio invariants (property)', () => {
             }
             const f: Fill = {
               id: `f${t}`, orderId: `o${t}`, venue, symbol, side, qty: q, price: a.price, fee: a.fee,
-              liquidity: 'maker', strategy: 's@1', time: t, realizedPnl: Number.NaN,
+              liquidity: 'maker', strategy: 's@1', time: t, receivedAt: t, realizedPnl: Number.NaN,
             };
             const r = p.applyFill(f);
             expect(f.realizedPnl).toBe(r.realizedPnl);

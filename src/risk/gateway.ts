@@ -47,6 +47,9 @@ export interface RiskInputs {
   bookState: BookState | undefined;
   /** signed position, base units */
   position: number;
+  /** base units still working in open orders, per side (sent but not yet filled or ended) */
+  openBuy?: number;
+  openSell?: number;
   equity: number;
 }
 
@@ -144,9 +147,11 @@ export class RiskGateway {
       return { check: 'max_order_notional', reason: `notional ${notional.toFixed(2)} exceeds the per-order limit ${this.limits.maxOrderNotional}` };
     }
 
-    // position and drawdown: reducing orders are always allowed
-    const after = x.position + signed * qty;
-    const reduces = Math.abs(after) < Math.abs(x.position) - 1e-12 && Math.sign(after) !== -Math.sign(x.position);
+    // position and drawdown: reducing orders are always allowed. Open orders on the same side count as
+    // if they had filled, so a burst of orders cannot slip past the limit while fills are in flight.
+    const base = x.position + (signed > 0 ? x.openBuy ?? 0 : -(x.openSell ?? 0));
+    const after = base + signed * qty;
+    const reduces = Math.abs(after) < Math.abs(base) - 1e-12 && Math.sign(after) !== -Math.sign(base);
     if (!reduces && Math.abs(after) > this.limits.maxPosition + 1e-12) {
       return { check: 'position_limit', reason: `position would be ${after.toFixed(8)} (limit ±${this.limits.maxPosition})` };
     }

@@ -26,7 +26,7 @@ afterEach(() => {
 
 function order(id: string, patch: Partial<Order> = {}): Order {
   return {
-    id, venue: 'spot', symbol: 'BTCUSDT', side: 'BUY', type: 'LIMIT', timeInForce: 'GTC', qty: 1, price: 100,
+    id, venue: 'spot', symbol: 'BTCUSDT', side: 'BUY', type: 'LIMIT', timeInForce: 'GTC', postOnly: false, qty: 1, price: 100,
     strategy: 'obi@1', reason: 'imbalance', status: 'ACCEPTED', filledQty: 0, avgPrice: 0, createdAt: 1_000, updatedAt: 1_000, ...patch,
   };
 }
@@ -34,7 +34,7 @@ function order(id: string, patch: Partial<Order> = {}): Order {
 function fill(id: string, orderId: string, side: Side, qty: number, price: number, time: number, patch: Partial<Fill> = {}): Fill {
   return {
     id, orderId, venue: 'spot', symbol: 'BTCUSDT', side, price, qty, fee: 0.01 * price * qty / 100, liquidity: 'taker',
-    strategy: 'obi@1', time, realizedPnl: 0, ...patch,
+    strategy: 'obi@1', time, receivedAt: time + 5, realizedPnl: 0, ...patch,
   };
 }
 

@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import type { EpochMs, Side, Venue } from '../core/types.js';
 import type { Fill, Order, OrderStatus, OrderType, TimeInForce } from '../model/order.js';
 import type { AccountSnapshot, RoundTrip, TripDirection, TripStatus } from '../portfolio/portfolio.js';
-import { migrate, schemaVersion } from './migrations.js';
+import { LATEST_VERSION, migrate, schemaVersion } from './migrations.js';
 
 export interface SessionStart {
   id: string;
@@ -73,11 +73,11 @@ interface SessionRow {
 interface OrderRow {
   id: string; venue: string; symbol: string; side: string; type: string; time_in_force: string; qty: number;
   price: number | null; strategy: string; reason: string; status: string; filled_qty: number; avg_price: number;
-  created_at: number; updated_at: number; reject_reason: string | null;
+  created_at: number; updated_at: number; reject_reason: string | null; post_only: number; cancel_requested_at: number | null;
 }
 interface FillRow {
   id: string; order_id: string; venue: string; symbol: string; side: string; price: number; qty: number; fee: number;
-  liquidity: string; strategy: string; realized_pnl: number; time: number;
+  liquidity: string; strategy: string; realized_pnl: number; time: number; received_at: number | null;
 }
 interface TradeRow {
   id: string; venue: string; symbol: string; strategy: string; direction: string; status: string; qty: number;
@@ -94,17 +94,18 @@ interface DenialRow {
 function toOrder(r: OrderRow): Order {
   const o: Order = {
     id: r.id, venue: r.venue as Venue, symbol: r.symbol, side: r.side as Side, type: r.type as OrderType,
-    timeInForce: r.time_in_force as TimeInForce, qty: r.qty, price: r.price, strategy: r.strategy, reason: r.reason,
+    timeInForce: r.time_in_force as TimeInForce, postOnly: r.post_only === 1, qty: r.qty, price: r.price, strategy: r.strategy, reason: r.reason,
     status: r.status as OrderStatus, filledQty: r.filled_qty, avgPrice: r.avg_price, createdAt: r.created_at, updatedAt: r.updated_at,
   };
   if (r.reject_reason !== null) o.rejectReason = r.reject_reason;
+  if (r.cancel_requested_at !== null) o.cancelRequestedAt = r.cancel_requested_at;
   return o;
 }
 
 function toFill(r: FillRow): Fill {
   return {
     id: r.id, orderId: r.order_id, venue: r.venue as Venue, symbol: r.symbol, side: r.side as Side, price: r.price, qty: r.qty,
-    fee: r.fee, liquidity: r.liquidity as Fill['liquidity'], strategy: r.strategy, time: r.time, realizedPnl: r.realized_pnl,
+    fee: r.fee, liquidity: r.liquidity as Fill['liquidity'], strategy: r.strategy, time: r.time, receivedAt: r.received_at ?? r.time, realizedPnl: r.realized_pnl,
   };
 }
 
@@ -143,16 +144,17 @@ function prepareAll(db: Database.Database) {
     listSessions: db.prepare(`SELECT * FROM sessions ORDER BY started_at DESC, rowid DESC LIMIT ?`),
     upsertOrder: db.prepare(
       `INSERT INTO orders (session_id, id, venue, symbol, side, type, time_in_force, qty, price, strategy, reason,
-                           status, filled_qty, avg_price, created_at, updated_at, reject_reason)
+                           status, filled_qty, avg_price, created_at, updated_at, reject_reason, post_only, cancel_requested_at)
        VALUES (@sessionId, @id, @venue, @symbol, @side, @type, @timeInForce, @qty, @price, @strategy, @reason,
-               @status, @filledQty, @avgPrice, @createdAt, @updatedAt, @rejectReason)
+               @status, @filledQty, @avgPrice, @createdAt, @updatedAt, @rejectReason, @postOnly, @cancelRequestedAt)
        ON CONFLICT (session_id, id) DO UPDATE SET
          status = excluded.status, filled_qty = excluded.filled_qty, avg_price = excluded.avg_price,
-         updated_at = excluded.updated_at, reject_reason = excluded.reject_reason`,
+         updated_at = excluded.updated_at, reject_reason = excluded.reject_reason,
+         cancel_requested_at = excluded.cancel_requested_at`,
     ),
     insertFill: db.prepare(
-      `INSERT INTO fills (session_id, id, order_id, venue, symbol, side, price, qty, fee, liquidity, strategy, realized_pnl, time)
-       VALUES (@sessionId, @id, @orderId, @venue, @symbol, @side, @price, @qty, @fee, @liquidity, @strategy, @realizedPnl, @time)`,
+      `INSERT INTO fills (session_id, id, order_id, venue, symbol, side, price, qty, fee, liquidity, strategy, realized_pnl, time, received_at)
+       VALUES (@sessionId, @id, @orderId, @venue, @symbol, @side, @price, @qty, @fee, @liquidity, @strategy, @realizedPnl, @time, @receivedAt)`,
     ),
     upsertTrade: db.prepare(
       `INSERT INTO trades (session_id, id, venue, symbol, strategy, direction, status, qty, entry_price, exit_price,
@@ -228,6 +230,7 @@ export class Store {
         this.stmts.insertFill.run({
           sessionId, id: fill.id, orderId: fill.orderId, venue: fill.venue, symbol: fill.symbol, side: fill.side, price: fill.price,
           qty: fill.qty, fee: fill.fee, liquidity: fill.liquidity, strategy: fill.strategy, realizedPnl: fill.realizedPnl, time: fill.time,
+          receivedAt: fill.receivedAt,
         });
       } catch (e) {
         if (isPrimaryKeyViolation(e)) throw new Error(`duplicate fill ${fill.id} in session ${sessionId}`, { cause: e });
@@ -242,7 +245,17 @@ export class Store {
    * Opens (creating it and its parent directory if missing) and migrates a database file.
    * Throws if the file was written by a newer schema than this code knows.
    */
-  static open(file: string): Store {
+  static open(file: string, opts: { readonly?: boolean } = {}): Store {
+    if (opts.readonly) {
+      const db = new Database(file, { readonly: true, fileMustExist: true });
+      const v = schemaVersion(db);
+      if (v !== LATEST_VERSION) {
+        db.close();
+        throw new Error(`database ${file} has schema version ${v}, this code reads ${LATEST_VERSION}: open it once with papertape to migrate it`);
+      }
+      db.pragma('busy_timeout = 5000');
+      return new Store(db, file);
+    }
     const inMemory = file === ':memory:' || file === '';
     if (!inMemory) fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
     const db = new Database(file);
@@ -297,7 +310,8 @@ export class Store {
       sessionId, id: order.id, venue: order.venue, symbol: order.symbol, side: order.side, type: order.type,
       timeInForce: order.timeInForce, qty: order.qty, price: order.price, strategy: order.strategy, reason: order.reason,
       status: order.status, filledQty: order.filledQty, avgPrice: order.avgPrice, createdAt: order.createdAt,
-      updatedAt: order.updatedAt, rejectReason: order.rejectReason ?? null,
+      updatedAt: order.updatedAt, rejectReason: order.rejectReason ?? null, postOnly: order.postOnly ? 1 : 0,
+      cancelRequestedAt: order.cancelRequestedAt ?? null,
     });
   }
 

@@ -24,8 +24,11 @@ const V2: Migration = { version: 2, name: 'fill notes', sql: `ALTER TABLE fills 
 
 function seedV1(db: Database.Database): void {
   db.prepare(`INSERT INTO sessions VALUES ('s1', 1, NULL, '{}', 1000, '0.1.0')`).run();
-  db.prepare(`INSERT INTO orders VALUES ('s1', 'o1', 'spot', 'BTCUSDT', 'BUY', 'MARKET', 'IOC', 1, NULL, 's@1', 'r', 'FILLED', 1, 100, 1, 2, NULL)`).run();
-  db.prepare(`INSERT INTO fills VALUES ('s1', 'f1', 'o1', 'spot', 'BTCUSDT', 'BUY', 100, 1, 0.1, 'taker', 's@1', 0, 2)`).run();
+  // the version-1 columns, named: the rows fit every later schema too
+  db.prepare(`INSERT INTO orders (session_id, id, venue, symbol, side, type, time_in_force, qty, price, strategy, reason, status, filled_qty, avg_price, created_at, updated_at, reject_reason)
+              VALUES ('s1', 'o1', 'spot', 'BTCUSDT', 'BUY', 'MARKET', 'IOC', 1, NULL, 's@1', 'r', 'FILLED', 1, 100, 1, 2, NULL)`).run();
+  db.prepare(`INSERT INTO fills (session_id, id, order_id, venue, symbol, side, price, qty, fee, liquidity, strategy, realized_pnl, time)
+              VALUES ('s1', 'f1', 'o1', 'spot', 'BTCUSDT', 'BUY', 100, 1, 0.1, 'taker', 's@1', 0, 2)`).run();
 }
 
 describe('migrations', () => {
@@ -66,6 +69,20 @@ describe('migrations', () => {
     expect(db.prepare(`SELECT COUNT(*) AS n FROM orders`).get()).toEqual({ n: 1 });
     expect(tables(db)).toContain('notes');
     db.close();
+  });
+
+  it('brings version-1 rows to the shipped schema with sensible values for the new columns', () => {
+    const db = new Database(file);
+    migrate(db, MIGRATIONS.slice(0, 1));
+    seedV1(db);
+    db.close();
+    const store = Store.open(file);
+    expect(store.schemaVersion).toBe(LATEST_VERSION);
+    expect(store.getOrder('s1', 'o1')).toMatchObject({ postOnly: false, status: 'FILLED' });
+    expect(store.getOrder('s1', 'o1')?.cancelRequestedAt).toBeUndefined();
+    // a fill from before receive times were stored: received when it happened
+    expect(store.listFills('s1', { limit: 10 })[0]).toMatchObject({ id: 'f1', time: 2, receivedAt: 2 });
+    store.close();
   });
 
   it('rolls back a failing migration entirely and keeps the previous version', () => {

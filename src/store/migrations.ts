@@ -113,6 +113,15 @@ CREATE TABLE risk_denials (
 CREATE INDEX risk_denials_session_time ON risk_denials (session_id, time);
 `,
   },
+  {
+    version: 2,
+    name: 'post-only orders, cancel requests, fill receive times',
+    sql: `
+ALTER TABLE orders ADD COLUMN post_only INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE orders ADD COLUMN cancel_requested_at REAL;
+ALTER TABLE fills ADD COLUMN received_at REAL;
+`,
+  },
 ];
 
 export const LATEST_VERSION: number = MIGRATIONS.length === 0 ? 0 : MIGRATIONS[MIGRATIONS.length - 1]!.version;

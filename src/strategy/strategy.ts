@@ -2,13 +2,17 @@ import { createHash } from 'node:crypto';
 import type { L2Book } from '../book/book.js';
 import type { EpochMs } from '../core/types.js';
 import type { Instrument } from '../model/instrument.js';
-import type { OrderIntent } from '../model/order.js';
+import type { Order, OrderIntent } from '../model/order.js';
 
 /** What a strategy may look at besides the book: no I/O, no wall clock. */
 export interface StrategyContext {
   readonly now: EpochMs;
-  /** signed position in base units */
+  /** signed position in base units (fills the strategy has been told about) */
   position(inst: Instrument): number;
+  /** the strategy's orders on this instrument that are still working (sent, not yet ended) */
+  openOrders(inst: Instrument): readonly Order[];
+  /** asks the exchange to cancel an order; the answer comes back later through onOrderUpdate */
+  cancel(orderId: string): void;
 }
 
 /** A deterministic decision function: market state in, order intents out. */
@@ -19,6 +23,8 @@ export interface Strategy {
   readonly id: string;
   readonly params: Readonly<Record<string, unknown>>;
   onBook(book: L2Book, inst: Instrument, ctx: StrategyContext): OrderIntent | null;
+  /** an order of this strategy changed (acknowledged, filled, canceled, ...), after the response latency */
+  onOrderUpdate?(order: Order, ctx: StrategyContext): void;
 }
 
 /** Short stable hash of a parameter set, so two runs with different parameters never share an id. */

@@ -20,7 +20,8 @@ export interface ConnectionOptions {
 
 /** Wall clock with sub-millisecond resolution, for receive times (the edge may read the clock). */
 export function receiveTime(): number {
-  return performance.timeOrigin + performance.now();
+  // microsecond resolution: exactly what the event log stores, so a replay sees the same times
+  return Math.round((performance.timeOrigin + performance.now()) * 1000) / 1000;
 }
 
 /**

@@ -148,6 +148,8 @@ export class BinanceDecoder {
   controlMessages = 0;
   /** messages the fast path could not take but the slow path did */
   slowPath = 0;
+  /** what the last malformed message was (for rate-limited logging) */
+  readonly lastFailure = { kind: '', detail: '' };
 
   /** the one success outcome, reused: its event is valid until the next decode */
   private readonly success: { ok: true; event: MarketEvent };
@@ -176,6 +178,8 @@ export class BinanceDecoder {
 
   private fail(kind: string, detail: string): DecodeOutcome {
     this.malformed[kind] = (this.malformed[kind] ?? 0) + 1;
+    this.lastFailure.kind = kind;
+    this.lastFailure.detail = detail;
     return { ok: false, reason: 'malformed', kind, detail };
   }
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -68,7 +68,7 @@ describe('RecordingWriter / readRecording', () => {
       { recvNs: 2n, text: '{"b":2}' },
       { recvNs: 3n, text: '{"d":4}' },
     ]);
-    expect(st).toEqual({ lines: 5, malformed: 2 });
+    expect(st).toMatchObject({ lines: 5, malformed: 2 });
 
     const big = Array.from({ length: 5000 }, (_, i) => `${1000 + i} {"i":${i},"pad":"${'x'.repeat(50)}"}`).join('\n') + '\n';
     const gz = gzipSync(big);
@@ -100,7 +100,9 @@ describe('RecordingWriter / readRecording', () => {
     }
     expect(n).toBe(41249);
     expect(first).toBe(1723161253937085768n);
-    expect(st).toEqual({ lines: 41249, malformed: 0 });
+    expect(st).toMatchObject({ lines: 41249, malformed: 0 });
+    // progress counts every compressed byte of the file
+    expect(st.compressedBytes).toBe(statSync(join(DATA, 'spot/btcusdt_20240808.gz')).size);
     expect(snapshots).toBe(1);
     expect(streams).toEqual({ 'btcusdt@depth@100ms': 3451, 'btcusdt@trade': 9757, 'btcusdt@bookTicker': 28040 });
   });

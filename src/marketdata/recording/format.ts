@@ -25,6 +25,8 @@ export interface ReadStats {
   malformed: number;
   /** Set when the gzip stream ended early (e.g. a recorder was killed); everything readable was yielded. */
   truncated?: boolean;
+  /** Compressed bytes read from the file so far (progress). */
+  compressedBytes?: number;
 }
 
 /** Parse one recording line; null when it is not `<digits> <json>`. */
@@ -60,8 +62,26 @@ function isTruncationError(err: unknown): boolean {
  */
 export async function* readRecording(file: string, stats?: ReadStats): AsyncGenerator<RecordLine> {
   const st: ReadStats = stats ?? { lines: 0, malformed: 0 };
+  for await (const line of readGzipLines(file, st)) {
+    const rec = parseRecordLine(line);
+    if (rec) yield rec;
+    else st.malformed++;
+  }
+}
+
+/**
+ * Stream the non-empty lines of any gzip text file (recordings, event logs), counting them in
+ * `stats.lines`. A truncated file yields every complete line, counts the partial last one as
+ * malformed and sets `stats.truncated`; other I/O errors are thrown.
+ */
+export async function* readGzipLines(file: string, stats?: ReadStats): AsyncGenerator<string> {
+  const st: ReadStats = stats ?? { lines: 0, malformed: 0 };
   const gunzip = createGunzip({ chunkSize: 256 * 1024 });
   const src = createReadStream(file, { highWaterMark: 1 << 20 });
+  st.compressedBytes ??= 0;
+  src.on('data', (b) => {
+    st.compressedBytes! += b.length;
+  });
   src.on('error', (err) => gunzip.destroy(err));
   src.pipe(gunzip);
   const decoder = new StringDecoder('utf8');
@@ -75,8 +95,8 @@ export async function* readRecording(file: string, stats?: ReadStats): AsyncGene
         const nl = s.indexOf('\n', start);
         if (nl < 0) break;
         if (nl > start) {
-          const rec = handle(s.slice(start, nl), st);
-          if (rec) yield rec;
+          const line = handle(s.slice(start, nl), st);
+          if (line !== null) yield line;
         }
         start = nl + 1;
       }
@@ -100,18 +120,16 @@ export async function* readRecording(file: string, stats?: ReadStats): AsyncGene
     return;
   }
   if (rest.length > 0) {
-    const rec = handle(rest, st);
-    if (rec) yield rec;
+    const line = handle(rest, st);
+    if (line !== null) yield line;
   }
 }
 
-function handle(line: string, st: ReadStats): RecordLine | null {
+function handle(line: string, st: ReadStats): string | null {
   if (line.length === 0 || (line.length === 1 && line === '\r')) return null;
   if (line.trim().length === 0) return null;
   st.lines++;
-  const rec = parseRecordLine(line);
-  if (!rec) st.malformed++;
-  return rec;
+  return line;
 }
 
 /** Read a whole recording into memory. */
@@ -215,6 +233,11 @@ export class RecordingWriter {
     const name = envelopeStream(text) ?? '_bare';
     st.perStream[name] = (st.perStream[name] ?? 0) + 1;
     return this.gz!.write(line);
+  }
+
+  /** Pushes everything written so far to the file (a crash then loses at most what came after). */
+  flush(): void {
+    this.gz?.flush();
   }
 
   private rotate(key: string): void {

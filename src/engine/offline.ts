@@ -1,0 +1,347 @@
+import { createHash } from 'node:crypto';
+import { existsSync, rmSync, statSync } from 'node:fs';
+import { basename } from 'node:path';
+import type { Logger } from '../core/logger.js';
+import { VENUES, type EpochMs, type Venue } from '../core/types.js';
+import type { Config } from '../config/config.js';
+import { REFERENCE_EXCHANGE_INFO } from '../marketdata/binance/reference.js';
+import { VenueProcessor } from '../marketdata/binance/processor.js';
+import { envelopeStream, readRecording, type ReadStats, type RecordLine } from '../marketdata/recording/format.js';
+import { summarize } from '../portfolio/stats.js';
+import { Store } from '../store/db.js';
+import { readEventLog, readSessionHeader, type SessionHeader } from '../store/eventlog.js';
+import type { Engine } from './engine.js';
+import { createEngine } from './presets.js';
+
+/** What one recording file holds. */
+export interface RecordingInfo {
+  file: string;
+  venue: Venue;
+  symbol: string;
+}
+
+/**
+ * Finds a recording's venue and symbol from its content: the stream names of its envelopes, and on a
+ * depth message the USD-M `pu` field. Falls back to the path (`/usdm/`) and file name (`btcusdt_...`).
+ */
+export async function inspectRecording(file: string): Promise<RecordingInfo> {
+  let symbol: string | null = null;
+  let venue: Venue | null = null;
+  let n = 0;
+  for await (const r of readRecording(file)) {
+    const stream = envelopeStream(r.text);
+    if (stream !== null) {
+      symbol ??= stream.split('@')[0]!.toUpperCase();
+      if (stream.includes('@depth')) venue = r.text.includes('"pu":') ? 'usdm' : 'spot';
+      else if (stream.includes('@markPrice') || stream.includes('@forceOrder')) venue = 'usdm';
+    }
+    if ((symbol !== null && venue !== null) || ++n > 5000) break;
+  }
+  venue ??= /(^|[/\\_-])usdm([/\\_.-]|$)/i.test(file) ? 'usdm' : 'spot';
+  symbol ??= /^([a-z0-9]+)_/i.exec(basename(file))?.[1]?.toUpperCase() ?? null;
+  if (symbol === null) throw new Error(`${file}: cannot tell which symbol it records (no stream messages, no SYMBOL_ file name)`);
+  return { file, venue, symbol };
+}
+
+/** Merges several recordings by receive time (ties: the order of the files given). */
+async function* mergeRecordings(files: readonly RecordingInfo[], stats: ReadStats): AsyncGenerator<[RecordLine, RecordingInfo]> {
+  const its = files.map((f) => readRecording(f.file, stats)[Symbol.asyncIterator]());
+  const heads: (RecordLine | null)[] = await Promise.all(its.map(async (it) => (await it.next()).value ?? null));
+  for (;;) {
+    let best = -1;
+    for (let i = 0; i < heads.length; i++) {
+      const h = heads[i];
+      if (h && (best < 0 || h.recvNs < heads[best]!.recvNs)) best = i;
+    }
+    if (best < 0) return;
+    yield [heads[best]!, files[best]!];
+    heads[best] = (await its[best]!.next()).value ?? null;
+  }
+}
+
+/** A receive time in ns as engine time (ms at microsecond resolution, like the live feed). */
+function nsToMs(ns: bigint): EpochMs {
+  return Number(ns / 1000n) / 1000;
+}
+
+export interface OfflineSummary {
+  sessionId: string;
+  database: string;
+  events: number;
+  orders: number;
+  fills: number;
+  trades: number;
+  pnl: number;
+  fees: number;
+  finalEquity: number;
+  initialBalance: number;
+  denials: number;
+  rejected: number;
+  openOrders: number;
+  winRate: number | null;
+  sharpe: number | null;
+  maxDrawdown: number | null;
+  startTime: EpochMs;
+  endTime: EpochMs;
+  /** market time covered, ms */
+  spanMs: number;
+  elapsedMs: number;
+  /** market time / wall time */
+  speed: number;
+  malformed: number;
+}
+
+function summary(engine: Engine, store: Store, db: string, events: number, startTime: EpochMs, elapsedMs: number, malformed: number): OfflineSummary {
+  const id = engine.sessionId;
+  const acct = engine.account();
+  const trips = store.listTrades(id, { limit: 10_000_000 });
+  const curve = store.equityCurve(id, {}).map((p) => ({ time: p.time, equity: p.equity }));
+  const stats = summarize(trips, curve, acct.initialBalance);
+  const spanMs = Math.max(0, engine.now - startTime);
+  return {
+    sessionId: id,
+    database: db,
+    events,
+    orders: engine.counters.orders,
+    fills: engine.counters.fills,
+    trades: trips.filter((t) => t.status === 'CLOSED').length,
+    pnl: acct.totalPnl,
+    fees: acct.fees,
+    finalEquity: acct.equity,
+    initialBalance: acct.initialBalance,
+    denials: engine.counters.denials,
+    rejected: engine.counters.rejected,
+    openOrders: engine.allOpenOrders().length,
+    winRate: stats.winRate,
+    sharpe: stats.sharpe,
+    maxDrawdown: stats.maxDrawdown,
+    startTime,
+    endTime: engine.now,
+    spanMs,
+    elapsedMs,
+    speed: elapsedMs > 0 ? spanMs / elapsedMs : Infinity,
+    malformed,
+  };
+}
+
+function freshDatabase(file: string): Store {
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) if (existsSync(f)) rmSync(f);
+  return Store.open(file);
+}
+
+export interface BacktestOptions {
+  config: Config;
+  /** true when TRADE_VENUE was set explicitly; otherwise spot is traded if recorded, else USD-M */
+  tradeVenueSet: boolean;
+  seed: number;
+  /** the SQLite file to write (replaced if it exists), or a function of the session id */
+  database: string | ((sessionId: string) => string);
+  logger: Logger;
+  /** called now and then with the fraction of input read (0..1) */
+  onProgress?: (fraction: number, events: number) => void;
+}
+
+/**
+ * Runs the live engine in-process over recordings, as fast as it goes: no sockets, the same decoder,
+ * book procedure, strategy, risk gateway and paper exchange. Instruments come from the reference
+ * exchangeInfo (recordings do not carry it). The same files, configuration and seed give the same
+ * session id, orders, fills and database.
+ */
+export async function runBacktest(files: readonly string[], o: BacktestOptions): Promise<OfflineSummary> {
+  const started = performance.now();
+  if (files.length === 0) throw new Error('no recording files given');
+  const infos: RecordingInfo[] = [];
+  for (const f of files) {
+    if (!existsSync(f)) throw new Error(`${f}: no such file`);
+    infos.push(await inspectRecording(f));
+  }
+  const venues = VENUES.filter((v) => infos.some((i) => i.venue === v));
+  const tradeVenue: Venue = o.tradeVenueSet || venues.includes(o.config.TRADE_VENUE) ? o.config.TRADE_VENUE : venues[0]!;
+  const symbols = [...new Set(infos.map((i) => i.symbol))];
+  for (const i of infos) {
+    if (REFERENCE_EXCHANGE_INFO[i.venue][i.symbol] === undefined) {
+      throw new Error(`${i.file}: no reference exchangeInfo for ${i.venue}:${i.symbol} (known: ${VENUES.flatMap((v) => Object.keys(REFERENCE_EXCHANGE_INFO[v]).map((s) => `${v}:${s}`)).join(', ')})`);
+    }
+  }
+  const totalBytes = infos.reduce((s, i) => s + statSync(i.file).size, 0);
+  const identity = createHash('sha256')
+    .update(JSON.stringify({ files: infos.map((i) => [basename(i.file), statSync(i.file).size]), seed: o.seed, config: o.config, tradeVenue }))
+    .digest('hex')
+    .slice(0, 12);
+  const sessionId = `bt-${identity}`;
+
+  const stats: ReadStats = { lines: 0, malformed: 0 };
+  const merged = mergeRecordings(infos, stats);
+  const first = await merged.next();
+  if (first.done) throw new Error('the recordings hold no messages');
+  const startTime = nsToMs(first.value[0].recvNs);
+
+  const database = typeof o.database === 'string' ? o.database : o.database(sessionId);
+  const store = freshDatabase(database);
+  try {
+    const engine = createEngine({
+      config: o.config,
+      sessionId,
+      startedAt: startTime,
+      seed: o.seed,
+      store,
+      logger: o.logger,
+      tradeVenue,
+      meta: { backtest: { files: infos.map((i) => ({ file: basename(i.file), venue: i.venue, symbol: i.symbol })) } },
+    });
+    const processors = new Map<Venue, VenueProcessor>();
+    for (const v of venues) {
+      const p = new VenueProcessor({ venue: v, sink: engine, logger: o.logger, symbols });
+      const err = p.onExchangeInfo({ symbols: symbols.map((s) => REFERENCE_EXCHANGE_INFO[v][s]).filter((x) => x !== undefined) }, startTime);
+      if (err) throw new Error(`${v}: ${err}`);
+      processors.set(v, p);
+    }
+    let events = 0;
+    let unknownLines = 0;
+    const feed = (line: RecordLine, info: RecordingInfo): void => {
+      events++;
+      const t = nsToMs(line.recvNs);
+      const p = processors.get(info.venue)!;
+      if (line.text.startsWith('{"stream"')) p.onMessage(line.text, t);
+      else if (line.text.startsWith('{"lastUpdateId"')) p.onSnapshot(info.symbol, JSON.parse(line.text) as unknown, t);
+      else unknownLines++;
+    };
+    feed(first.value[0], first.value[1]);
+    for await (const [line, info] of merged) {
+      feed(line, info);
+      if (o.onProgress && (events & 0x3fff) === 0) o.onProgress(Math.min(1, (stats.compressedBytes ?? 0) / totalBytes), events);
+    }
+    // what is still in flight at the end of the data arrives at its time
+    engine.tick(Math.max(engine.now, engine.nextDue() === Infinity ? engine.now : engine.nextDue()));
+    engine.flush();
+    store.endSession(sessionId, engine.now);
+    o.onProgress?.(1, events);
+    let malformed = stats.malformed + unknownLines;
+    for (const p of processors.values()) malformed += Object.values(p.decoder.malformed).reduce((a, b) => a + b, 0);
+    return summary(engine, store, database, events, startTime, performance.now() - started, malformed);
+  } finally {
+    store.close();
+  }
+}
+
+export interface ReplayOptions {
+  database: string;
+  logger: Logger;
+  onProgress?: (events: number) => void;
+}
+
+export interface ReplayResult {
+  header: SessionHeader;
+  summary: OfflineSummary;
+}
+
+/**
+ * Replays a live session's event log through the same code: the same inputs at the same receive times,
+ * the same configuration and seed, hence the same orders and fills (ids, prices, quantities, times).
+ */
+export async function replayEventLog(dir: string, o: ReplayOptions): Promise<ReplayResult> {
+  const started = performance.now();
+  const header = readSessionHeader(dir);
+  const config = header.config as unknown as Config;
+  const store = freshDatabase(o.database);
+  try {
+    const engine = createEngine({
+      config,
+      sessionId: header.sessionId,
+      startedAt: header.startedAt,
+      seed: header.seed,
+      store,
+      logger: o.logger,
+      tradeVenue: config.TRADE_VENUE,
+      meta: { replayOf: header.sessionId },
+    });
+    const processors = new Map<string, VenueProcessor>();
+    const processor = (venue: string): VenueProcessor => {
+      let p = processors.get(venue);
+      if (!p) {
+        if (venue !== 'spot' && venue !== 'usdm') throw new Error(`event log names an unknown venue ${venue}`);
+        p = new VenueProcessor({ venue, sink: engine, logger: o.logger, symbols: config.SYMBOLS });
+        processors.set(venue, p);
+      }
+      return p;
+    };
+    const stats: ReadStats = { lines: 0, malformed: 0 };
+    let events = 0;
+    for await (const input of readEventLog(dir, stats)) {
+      events++;
+      switch (input.kind) {
+        case 'tick':
+          engine.tick(input.time);
+          break;
+        case 'msg':
+          processor(input.venue).onMessage(input.payload, input.time);
+          break;
+        case 'info':
+          processor(input.venue).onExchangeInfo(JSON.parse(input.payload) as unknown, input.time);
+          break;
+        case 'snap':
+          processor(input.venue).onSnapshot(input.symbol, JSON.parse(input.payload) as unknown, input.time);
+          break;
+        case 'oi':
+          processor(input.venue).onOpenInterest(input.symbol, JSON.parse(input.payload) as unknown, input.time);
+          break;
+        case 'reset':
+          processor(input.venue).onReset(input.symbols, input.state, input.time);
+          break;
+      }
+      if (o.onProgress && (events & 0x3fff) === 0) o.onProgress(events);
+    }
+    engine.flush();
+    store.endSession(header.sessionId, engine.now);
+    let malformed = stats.malformed;
+    for (const p of processors.values()) malformed += Object.values(p.decoder.malformed).reduce((a, b) => a + b, 0);
+    return { header, summary: summary(engine, store, o.database, events, header.startedAt, performance.now() - started, malformed) };
+  } finally {
+    store.close();
+  }
+}
+
+export interface SessionDifference {
+  orders: { live: number; replay: number };
+  fills: { live: number; replay: number };
+  differences: string[];
+}
+
+const ORDER_FIELDS = ['id', 'venue', 'symbol', 'side', 'type', 'timeInForce', 'postOnly', 'qty', 'price', 'strategy', 'reason', 'status', 'filledQty', 'avgPrice', 'createdAt', 'updatedAt', 'rejectReason', 'cancelRequestedAt'] as const;
+const FILL_FIELDS = ['id', 'orderId', 'venue', 'symbol', 'side', 'price', 'qty', 'fee', 'liquidity', 'strategy', 'time', 'receivedAt', 'realizedPnl'] as const;
+
+/** Compares the orders and fills of one session in two databases, field by field. */
+export function compareSessions(liveDb: string, replayDb: string, sessionId: string, maxDifferences = 20): SessionDifference {
+  const a = Store.open(liveDb, { readonly: true });
+  const b = Store.open(replayDb, { readonly: true });
+  try {
+    const diffs: string[] = [];
+    const all = 100_000_000;
+    const compare = <T extends object>(what: string, x: T[], y: T[], fields: readonly (keyof T)[], key: (t: T) => string): void => {
+      const byKey = new Map(y.map((t) => [key(t), t]));
+      for (const t of x) {
+        if (diffs.length >= maxDifferences) return;
+        const u = byKey.get(key(t));
+        if (!u) {
+          diffs.push(`${what} ${key(t)}: in the live session, not in the replay`);
+          continue;
+        }
+        byKey.delete(key(t));
+        for (const f of fields) {
+          if (!Object.is(t[f] ?? null, u[f] ?? null)) diffs.push(`${what} ${key(t)}: ${String(f)} live ${JSON.stringify(t[f])} replay ${JSON.stringify(u[f])}`);
+        }
+      }
+      for (const k of byKey.keys()) if (diffs.length < maxDifferences) diffs.push(`${what} ${k}: in the replay, not in the live session`);
+    };
+    const lo = a.listOrders(sessionId, { limit: all });
+    const ro = b.listOrders(sessionId, { limit: all });
+    const lf = a.listFills(sessionId, { limit: all });
+    const rf = b.listFills(sessionId, { limit: all });
+    compare('order', lo, ro, ORDER_FIELDS, (o) => o.id);
+    compare('fill', lf, rf, FILL_FIELDS, (f) => f.id);
+    return { orders: { live: lo.length, replay: ro.length }, fills: { live: lf.length, replay: rf.length }, differences: diffs };
+  } finally {
+    a.close();
+    b.close();
+  }
+}

@@ -1,0 +1,91 @@
+import type { Logger } from '../core/logger.js';
+import { Rng } from '../core/rng.js';
+import type { EpochMs, Venue } from '../core/types.js';
+import { redactedConfig, type Config } from '../config/config.js';
+import { parseFeeOverrides, TableFeeModel } from '../execution/paper/fees.js';
+import { NoImpact, RecoveringImpact } from '../execution/paper/impact.js';
+import { createLatencyModel } from '../execution/paper/latency.js';
+import { parseQueueModel } from '../execution/paper/queue.js';
+import type { InputLog } from '../marketdata/binance/processor.js';
+import type { Store } from '../store/db.js';
+import { ObiStrategy } from '../strategy/obi/obi.js';
+import type { Strategy } from '../strategy/strategy.js';
+import { VERSION } from '../version.js';
+import { Engine, type ExchangeModels } from './engine.js';
+
+/** The paper exchange's models as the configuration chooses them; every random draw comes from `rng`. */
+export function buildModels(config: Config, rng: Rng): ExchangeModels {
+  const fees = new TableFeeModel({ maker: config.FEE_MAKER, taker: config.FEE_TAKER }, parseFeeOverrides(config.FEE_OVERRIDES));
+  const latency = createLatencyModel(
+    {
+      model: config.LATENCY_MODEL,
+      entryMs: config.LATENCY_ENTRY_MS,
+      responseMs: config.LATENCY_RESPONSE_MS,
+      jitterMs: config.LATENCY_JITTER_MS,
+      halfLifeMs: config.LATENCY_VOL_HALF_LIFE_MS,
+      sensitivity: config.LATENCY_VOL_SENSITIVITY,
+      maxMultiplier: config.LATENCY_VOL_MAX_MULTIPLIER,
+    },
+    rng,
+  );
+  const recovery = config.IMPACT_RECOVERY_MS;
+  const shape = config.IMPACT_SHAPE;
+  return {
+    queue: parseQueueModel(config.QUEUE_MODEL),
+    fees,
+    latency,
+    impact: () => (recovery > 0 ? new RecoveringImpact(recovery, shape) : new NoImpact()),
+  };
+}
+
+export function buildStrategy(config: Config): Strategy {
+  return new ObiStrategy({
+    levels: config.OBI_LEVELS,
+    decay: config.OBI_DECAY,
+    threshold: config.IMBALANCE_THRESHOLD,
+    persistence: config.OBI_PERSISTENCE,
+    maxSpreadTicks: config.OBI_MAX_SPREAD_TICKS,
+    orderNotional: config.ORDER_NOTIONAL,
+    maxPosition: config.RISK_MAX_POSITION,
+    cooldownMs: config.OBI_COOLDOWN_MS,
+    orderType: config.OBI_ORDER_TYPE,
+    orderTtlMs: config.OBI_ORDER_TTL_MS,
+  });
+}
+
+export interface SessionSpec {
+  config: Config;
+  sessionId: string;
+  startedAt: EpochMs;
+  seed: number;
+  store: Store;
+  logger: Logger;
+  tradeVenue: Venue;
+  inputLog?: InputLog | null;
+  logOrders?: boolean;
+  /** extra facts stored with the session's configuration (e.g. the backtest's input files) */
+  meta?: Record<string, unknown>;
+}
+
+/** One engine, wired the same way live, in a backtest and in a replay: only the inputs differ. */
+export function createEngine(s: SessionSpec): Engine {
+  s.store.startSession({
+    id: s.sessionId,
+    startedAt: s.startedAt,
+    config: { ...redactedConfig(s.config), seed: s.seed, tradeVenue: s.tradeVenue, ...(s.meta ?? {}) },
+    initialCash: s.config.INITIAL_BALANCE,
+    version: VERSION,
+  });
+  return new Engine({
+    config: s.config,
+    sessionId: s.sessionId,
+    store: s.store,
+    strategy: buildStrategy(s.config),
+    models: buildModels(s.config, new Rng(s.seed)),
+    logger: s.logger,
+    startedAt: s.startedAt,
+    tradeVenue: s.tradeVenue,
+    inputLog: s.inputLog ?? null,
+    logOrders: s.logOrders ?? false,
+  });
+}

@@ -1,0 +1,264 @@
+import type { L2Book } from '../../book/book.js';
+import type { BookSide } from '../../book/side.js';
+import type { EpochMs, InstrumentKey, Side } from '../../core/types.js';
+import { instrumentKey } from '../../core/types.js';
+import type { Instrument } from '../../model/instrument.js';
+import type { OrderType, TimeInForce } from '../../model/order.js';
+import type { FeeModel, ImpactModel, Liquidity, QueueModel, QueuePos } from './models.js';
+
+/** An order as it reaches the simulated exchange (after risk approval and entry latency). */
+export interface ExchangeOrderSpec {
+  readonly id: string;
+  readonly side: Side;
+  readonly type: OrderType;
+  readonly timeInForce: TimeInForce;
+  /** LIMIT_MAKER: rejected if it would take liquidity */
+  readonly postOnly: boolean;
+  readonly qtyUnits: number;
+  /** NaN for market orders */
+  readonly priceUnits: number;
+}
+
+/** What the exchange tells the client. Each report leaves the exchange at `time` (exchange side). */
+export type ExchangeReport =
+  | { readonly kind: 'accepted'; readonly orderId: string; readonly time: EpochMs }
+  | { readonly kind: 'rejected'; readonly orderId: string; readonly time: EpochMs; readonly reason: string }
+  | {
+      readonly kind: 'fill';
+      readonly orderId: string;
+      readonly time: EpochMs;
+      readonly priceUnits: number;
+      readonly qtyUnits: number;
+      /** quantity still open after this fill */
+      readonly leavesUnits: number;
+      readonly liquidity: Liquidity;
+      /** fee rate applied (negative = rebate) */
+      readonly feeRate: number;
+    }
+  | { readonly kind: 'canceled'; readonly orderId: string; readonly time: EpochMs }
+  | { readonly kind: 'expired'; readonly orderId: string; readonly time: EpochMs; readonly reason: string }
+  | { readonly kind: 'cancel_rejected'; readonly orderId: string; readonly time: EpochMs; readonly reason: string };
+
+export interface PaperExchangeOptions {
+  queue: QueueModel;
+  fees: FeeModel;
+  /** one impact model per instrument */
+  impact: (inst: Instrument) => ImpactModel;
+  /** receives every report, in the order the exchange produced them */
+  emit: (report: ExchangeReport) => void;
+}
+
+/** A resting order inside the simulated exchange. */
+interface Resting {
+  readonly spec: ExchangeOrderSpec;
+  readonly inst: Instrument;
+  filled: number;
+  readonly queue: QueuePos;
+  /** displayed quantity at the order's price last time we looked */
+  levelQty: number;
+}
+
+interface Venue {
+  inst: Instrument;
+  impact: ImpactModel;
+  resting: Resting[];
+}
+
+/**
+ * The paper exchange: a deterministic matcher over the real L2 book, written as a synchronous state
+ * machine (time and book in, reports out). It never edits the book it is given.
+ *
+ * - Taking liquidity (market orders and the crossing part of limit orders) walks the opposite side level
+ *   by level, each level offering what the impact model says is still available to us; every fill pays the
+ *   taker rate.
+ * - The rest of a GTC limit order rests, joining the queue behind the displayed quantity at its price.
+ *   Trades at its price advance it (and fill it once the queue ahead is used up, partially when the trade
+ *   is smaller than what remains); changes of the level move it according to the queue model; a trade
+ *   through its price, or the opposite side reaching its price, fills what remains. Those fills are maker
+ *   fills at the order's price.
+ * - Our own resting orders are virtual: they never appear in the displayed book, so two of our orders at
+ *   one price do not queue behind each other.
+ */
+export class PaperExchange {
+  private readonly venues = new Map<InstrumentKey, Venue>();
+  private readonly byId = new Map<string, Resting>();
+
+  constructor(private readonly opts: PaperExchangeOptions) {}
+
+  private venue(inst: Instrument): Venue {
+    const key = instrumentKey(inst.venue, inst.symbol);
+    let v = this.venues.get(key);
+    if (!v) {
+      v = { inst, impact: this.opts.impact(inst), resting: [] };
+      this.venues.set(key, v);
+    }
+    return v;
+  }
+
+  /** number of orders resting on this instrument (the engine skips onBook/onTrade when it is 0) */
+  restingCount(key: InstrumentKey): number {
+    return this.venues.get(key)?.resting.length ?? 0;
+  }
+
+  isOpen(orderId: string): boolean {
+    return this.byId.has(orderId);
+  }
+
+  /** A new order reaches the exchange at `now`; `book` is the market as we see it then (null: no book). */
+  place(spec: ExchangeOrderSpec, inst: Instrument, book: L2Book | null, now: EpochMs): void {
+    const emit = this.opts.emit;
+    if (!book || book.bids.size === 0 || book.asks.size === 0) {
+      emit({ kind: 'rejected', orderId: spec.id, time: now, reason: 'paper exchange has no order book to match against (feed resyncing)' });
+      return;
+    }
+    const buy = spec.side === 'BUY';
+    const limit = spec.type === 'LIMIT' ? spec.priceUnits : NaN;
+    if (spec.type === 'LIMIT' && !(limit > 0)) {
+      emit({ kind: 'rejected', orderId: spec.id, time: now, reason: 'limit order without a price' });
+      return;
+    }
+    const crosses = spec.type === 'MARKET' || (buy ? limit >= book.bestAsk() : limit <= book.bestBid());
+    if (spec.postOnly && crosses) {
+      emit({ kind: 'rejected', orderId: spec.id, time: now, reason: 'post-only order would immediately match and take' });
+      return;
+    }
+    const v = this.venue(inst);
+    const opposite = buy ? book.asks : book.bids;
+    if (spec.timeInForce === 'FOK' && this.takeable(v, opposite, buy, limit, spec.qtyUnits, now) < spec.qtyUnits) {
+      emit({ kind: 'accepted', orderId: spec.id, time: now });
+      emit({ kind: 'expired', orderId: spec.id, time: now, reason: 'fill-or-kill: not enough liquidity' });
+      return;
+    }
+    emit({ kind: 'accepted', orderId: spec.id, time: now });
+    let filled = 0;
+    if (crosses) filled = this.take(v, spec, opposite, buy, limit, now);
+    const leaves = spec.qtyUnits - filled;
+    if (leaves <= 0) return;
+    if (spec.type === 'MARKET' || spec.timeInForce !== 'GTC') {
+      emit({ kind: 'expired', orderId: spec.id, time: now, reason: spec.type === 'MARKET' ? 'market order: book exhausted' : 'immediate-or-cancel: remainder canceled' });
+      return;
+    }
+    const own = buy ? book.bids : book.asks;
+    const levelQty = own.qtyAt(limit);
+    const r: Resting = { spec, inst, filled, queue: { ahead: 0, tradedSinceDepth: 0 }, levelQty };
+    this.opts.queue.onNew(r.queue, levelQty);
+    v.resting.push(r);
+    this.byId.set(spec.id, r);
+  }
+
+  /** A cancel request reaches the exchange at `now`. */
+  cancel(orderId: string, now: EpochMs): void {
+    const r = this.byId.get(orderId);
+    if (!r) {
+      this.opts.emit({ kind: 'cancel_rejected', orderId, time: now, reason: 'unknown order (already filled, expired or canceled)' });
+      return;
+    }
+    this.remove(r);
+    this.opts.emit({ kind: 'canceled', orderId, time: now });
+  }
+
+  /** The instrument's book changed (a diff was applied, or it was reloaded from a snapshot). */
+  onBook(key: InstrumentKey, book: L2Book, now: EpochMs): void {
+    const v = this.venues.get(key);
+    if (!v || v.resting.length === 0) return;
+    const bestBid = book.bids.size > 0 ? book.bestBid() : NaN;
+    const bestAsk = book.asks.size > 0 ? book.bestAsk() : NaN;
+    // iterate backwards: a full fill removes the order from the array
+    for (let i = v.resting.length - 1; i >= 0; i--) {
+      const r = v.resting[i]!;
+      const buy = r.spec.side === 'BUY';
+      const px = r.spec.priceUnits;
+      if (buy ? bestAsk <= px : bestBid >= px) {
+        // the opposite side reached our price: everything in front of and at our level traded
+        this.fillResting(v, r, r.spec.qtyUnits - r.filled, now);
+        continue;
+      }
+      const qty = (buy ? book.bids : book.asks).qtyAt(px);
+      if (qty !== r.levelQty) {
+        this.opts.queue.onDepth(r.queue, r.levelQty, qty);
+        r.levelQty = qty;
+      }
+    }
+  }
+
+  /** A trade printed on the instrument: `buyerIsMaker` means the aggressor sold. */
+  onTrade(key: InstrumentKey, priceUnits: number, qtyUnits: number, buyerIsMaker: boolean, now: EpochMs): void {
+    const v = this.venues.get(key);
+    if (!v || v.resting.length === 0) return;
+    for (let i = v.resting.length - 1; i >= 0; i--) {
+      const r = v.resting[i]!;
+      const buy = r.spec.side === 'BUY';
+      // only an aggressor on the other side can reach a resting order
+      if (buy !== buyerIsMaker) continue;
+      const px = r.spec.priceUnits;
+      const leaves = r.spec.qtyUnits - r.filled;
+      if (buy ? priceUnits < px : priceUnits > px) {
+        // the aggressor traded through our price: our level was used up
+        this.fillResting(v, r, leaves, now);
+      } else if (priceUnits === px) {
+        this.opts.queue.onTrade(r.queue, qtyUnits);
+        // whole lots beyond the queue ahead trade against us; a fraction stays for the next trade
+        const exec = Math.min(Math.floor(-r.queue.ahead + 1e-9), leaves);
+        if (exec > 0) {
+          r.queue.ahead += exec;
+          this.fillResting(v, r, exec, now);
+        }
+      }
+    }
+  }
+
+  // ---- internals ----
+
+  /** How much the opposite side offers up to the limit, after impact (FOK check). */
+  private takeable(v: Venue, side: BookSide, buy: boolean, limit: number, want: number, now: EpochMs): number {
+    const sideName = buy ? 'ask' : 'bid';
+    let total = 0;
+    for (let i = 0; i < side.size && total < want; i++) {
+      const px = side.price(i);
+      if (limit === limit && (buy ? px > limit : px < limit)) break;
+      total += v.impact.available(sideName, px, side.qty(i), now);
+    }
+    return total;
+  }
+
+  /** Walks the opposite side as a taker; returns the filled quantity. */
+  private take(v: Venue, spec: ExchangeOrderSpec, side: BookSide, buy: boolean, limit: number, now: EpochMs): number {
+    const sideName = buy ? 'ask' : 'bid';
+    const feeRate = this.opts.fees.rate(v.inst.venue, v.inst.symbol, 'taker');
+    let filled = 0;
+    for (let i = 0; i < side.size && filled < spec.qtyUnits; i++) {
+      const px = side.price(i);
+      if (limit === limit && (buy ? px > limit : px < limit)) break;
+      const take = Math.min(spec.qtyUnits - filled, v.impact.available(sideName, px, side.qty(i), now));
+      if (take <= 0) continue;
+      v.impact.consume(sideName, px, take, now);
+      filled += take;
+      this.opts.emit({ kind: 'fill', orderId: spec.id, time: now, priceUnits: px, qtyUnits: take, leavesUnits: spec.qtyUnits - filled, liquidity: 'taker', feeRate });
+    }
+    return filled;
+  }
+
+  private fillResting(v: Venue, r: Resting, qty: number, now: EpochMs): void {
+    if (qty <= 0) return;
+    r.filled += qty;
+    const leaves = r.spec.qtyUnits - r.filled;
+    if (leaves <= 0) this.remove(r);
+    this.opts.emit({
+      kind: 'fill',
+      orderId: r.spec.id,
+      time: now,
+      priceUnits: r.spec.priceUnits,
+      qtyUnits: qty,
+      leavesUnits: leaves,
+      liquidity: 'maker',
+      feeRate: this.opts.fees.rate(v.inst.venue, v.inst.symbol, 'maker'),
+    });
+  }
+
+  private remove(r: Resting): void {
+    this.byId.delete(r.spec.id);
+    const v = this.venues.get(instrumentKey(r.inst.venue, r.inst.symbol))!;
+    const i = v.resting.indexOf(r);
+    if (i >= 0) v.resting.splice(i, 1);
+  }
+}
