@@ -154,7 +154,7 @@ program
   .option('--no-compare', 'do not compare with the live session')
   .option('--json', 'print the summary as one JSON object', false)
   .option('--log-level <level>', 'log level of the engine (stderr)', logLevel, 'warn')
-  .action(async (dir: string, opts: { db?: string; compare: string | boolean; json: boolean; logLevel: string }) => {
+  .action(async (dir: string, opts: { db?: string; compare?: string | boolean; json: boolean; logLevel: string }) => {
     const { runReplayLogCli } = await import('./offline.js');
     await runReplayLogCli(dir, opts);
   });

@@ -81,7 +81,8 @@ export async function runBacktestCli(files: string[], opts: BacktestCliOptions):
 export interface ReplayCliOptions {
   db?: string;
   json: boolean;
-  compare: string | boolean;
+  /** a database path, false (--no-compare), or unset: the live database named in session.json */
+  compare?: string | boolean;
   logLevel: string;
 }
 
@@ -90,11 +91,12 @@ export async function runReplayLogCli(dir: string, opts: ReplayCliOptions): Prom
   const logger = pino({ level: opts.logLevel }, pino.destination(2));
   const database = opts.db ? resolve(opts.db) : join(resolve(dir), 'replay.db');
   const { header, summary } = await replayEventLog(resolve(dir), { database, logger });
-  const liveDb = typeof opts.compare === 'string' ? resolve(opts.compare) : opts.compare ? header.database : null;
+  const compare = opts.compare ?? true;
+  const liveDb = typeof compare === 'string' ? resolve(compare) : compare ? header.database : null;
   let comparison = null;
   if (liveDb !== null) {
     if (existsSync(liveDb)) comparison = compareSessions(liveDb, database, header.sessionId);
-    else if (typeof opts.compare === 'string') throw new Error(`--compare ${liveDb}: no such file`);
+    else if (typeof compare === 'string') throw new Error(`--compare ${liveDb}: no such file`);
   }
   if (opts.json) process.stdout.write(`${JSON.stringify({ ...summary, seed: header.seed, comparison: comparison && { liveDatabase: liveDb, ...comparison } })}\n`);
   else {

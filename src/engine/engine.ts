@@ -416,6 +416,11 @@ export class Engine implements FeedSink {
 
   private deliver(r: ExchangeReport): void {
     const w = this.working.get(r.orderId);
+    if (!w && r.kind === 'cancel_rejected') {
+      // the cancel lost the race: the order ended (filled, rejected, expired) before the cancel arrived
+      this.counters.cancelRejects++;
+      return;
+    }
     if (!w) {
       // a report for an order that already ended here: a broken invariant of the paper exchange
       this.counters.errors++;
