@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { benchBacktest } from './backtest.js';
 import { benchDecode } from './decode.js';
 
 /** `npm run bench`: runs every benchmark and prints one JSON document (also saved to bench/results/). */
@@ -13,6 +14,7 @@ const results: Record<string, unknown> = {
 const only = process.argv[2];
 const list = results['benchmarks'] as unknown[];
 if (!only || only === 'decode') list.push(await benchDecode());
+if (!only || only === 'backtest') list.push(await benchBacktest());
 const json = JSON.stringify(results, null, 2);
 mkdirSync('bench/results', { recursive: true });
 writeFileSync(`bench/results/bench-${Date.now()}.json`, json);

@@ -6,7 +6,7 @@ import { VENUES, type EpochMs, type Venue } from '../core/types.js';
 import type { Config } from '../config/config.js';
 import { REFERENCE_EXCHANGE_INFO } from '../marketdata/binance/reference.js';
 import { VenueProcessor } from '../marketdata/binance/processor.js';
-import { envelopeStream, readRecording, type ReadStats, type RecordLine } from '../marketdata/recording/format.js';
+import { envelopeStream, parseRecordLine, readGzipLineBatches, readRecording, type ReadStats } from '../marketdata/recording/format.js';
 import { summarize } from '../portfolio/stats.js';
 import { Store } from '../store/db.js';
 import { readEventLog, readSessionHeader, type SessionHeader } from '../store/eventlog.js';
@@ -43,25 +43,80 @@ export async function inspectRecording(file: string): Promise<RecordingInfo> {
   return { file, venue, symbol };
 }
 
-/** Merges several recordings by receive time (ties: the order of the files given). */
-async function* mergeRecordings(files: readonly RecordingInfo[], stats: ReadStats): AsyncGenerator<[RecordLine, RecordingInfo]> {
-  const its = files.map((f) => readRecording(f.file, stats)[Symbol.asyncIterator]());
-  const heads: (RecordLine | null)[] = await Promise.all(its.map(async (it) => (await it.next()).value ?? null));
-  for (;;) {
-    let best = -1;
-    for (let i = 0; i < heads.length; i++) {
-      const h = heads[i];
-      if (h && (best < 0 || h.recvNs < heads[best]!.recvNs)) best = i;
+/** One file being read: the current chunk of lines and where we are in it. */
+interface Cursor {
+  info: RecordingInfo;
+  it: AsyncIterator<string[]>;
+  lines: string[];
+  i: number;
+  done: boolean;
+  /** receive time (ns, as digits) and payload of the current line */
+  ns: string;
+  text: string;
+}
+
+/**
+ * Reads several recordings merged by receive time (ties: the order of the files given) and calls `onLine`
+ * for each line, synchronously. Reading is chunked: one await per decompressed chunk, not per line, and
+ * receive times are compared as digit strings (no BigInt per line). Lines that are not `<digits> <json>`
+ * are counted in stats.malformed.
+ */
+export async function forEachMergedLine(
+  files: readonly RecordingInfo[],
+  stats: ReadStats,
+  onLine: (ns: string, text: string, info: RecordingInfo) => void,
+): Promise<void> {
+  const cursors: Cursor[] = files.map((info) => ({ info, it: readGzipLineBatches(info.file, stats)[Symbol.asyncIterator](), lines: [], i: 0, done: false, ns: '', text: '' }));
+  const advance = async (c: Cursor): Promise<void> => {
+    for (;;) {
+      while (c.i >= c.lines.length) {
+        const r = await c.it.next();
+        if (r.done) {
+          c.done = true;
+          return;
+        }
+        c.lines = r.value;
+        c.i = 0;
+      }
+      const rec = parseRecordLine(c.lines[c.i]!, true);
+      if (rec !== null) {
+        c.ns = rec.ns;
+        c.text = rec.text;
+        return;
+      }
+      stats.malformed++;
+      c.i++;
     }
-    if (best < 0) return;
-    yield [heads[best]!, files[best]!];
-    heads[best] = (await its[best]!.next()).value ?? null;
+  };
+  for (const c of cursors) await advance(c);
+  const live = cursors.filter((c) => !c.done);
+  while (live.length > 0) {
+    let best = live[0]!;
+    for (let k = 1; k < live.length; k++) {
+      const c = live[k]!;
+      if (c.ns.length < best.ns.length || (c.ns.length === best.ns.length && c.ns < best.ns)) best = c;
+    }
+    onLine(best.ns, best.text, best.info);
+    best.i++;
+    if (best.i < best.lines.length) {
+      // fast path: the next line of the same chunk
+      const rec = parseRecordLine(best.lines[best.i]!, true);
+      if (rec !== null) {
+        best.ns = rec.ns;
+        best.text = rec.text;
+        continue;
+      }
+      stats.malformed++;
+      best.i++;
+    }
+    await advance(best);
+    if (best.done) live.splice(live.indexOf(best), 1);
   }
 }
 
-/** A receive time in ns as engine time (ms at microsecond resolution, like the live feed). */
-function nsToMs(ns: bigint): EpochMs {
-  return Number(ns / 1000n) / 1000;
+/** A receive time in ns (digits) as engine time: ms at microsecond resolution, like the live feed. */
+export function nsToMs(ns: string): EpochMs {
+  return Number(ns.slice(0, -3)) / 1000;
 }
 
 export interface OfflineSummary {
@@ -170,11 +225,16 @@ export async function runBacktest(files: readonly string[], o: BacktestOptions):
     .slice(0, 12);
   const sessionId = `bt-${identity}`;
 
+  // engine time starts at the first receive time of the data
+  let startTime = Infinity;
+  for (const i of infos) {
+    for await (const r of readRecording(i.file)) {
+      startTime = Math.min(startTime, nsToMs(String(r.recvNs)));
+      break;
+    }
+  }
+  if (startTime === Infinity) throw new Error('the recordings hold no messages');
   const stats: ReadStats = { lines: 0, malformed: 0 };
-  const merged = mergeRecordings(infos, stats);
-  const first = await merged.next();
-  if (first.done) throw new Error('the recordings hold no messages');
-  const startTime = nsToMs(first.value[0].recvNs);
 
   const database = typeof o.database === 'string' ? o.database : o.database(sessionId);
   const store = freshDatabase(database);
@@ -198,19 +258,21 @@ export async function runBacktest(files: readonly string[], o: BacktestOptions):
     }
     let events = 0;
     let unknownLines = 0;
-    const feed = (line: RecordLine, info: RecordingInfo): void => {
+    store.beginBatch();
+    await forEachMergedLine(infos, stats, (ns, text, info) => {
       events++;
-      const t = nsToMs(line.recvNs);
+      const t = nsToMs(ns);
       const p = processors.get(info.venue)!;
-      if (line.text.startsWith('{"stream"')) p.onMessage(line.text, t);
-      else if (line.text.startsWith('{"lastUpdateId"')) p.onSnapshot(info.symbol, JSON.parse(line.text) as unknown, t);
+      if (text.startsWith('{"stream"')) p.onMessage(text, t);
+      else if (text.startsWith('{"lastUpdateId"')) p.onSnapshot(info.symbol, JSON.parse(text) as unknown, t);
       else unknownLines++;
-    };
-    feed(first.value[0], first.value[1]);
-    for await (const [line, info] of merged) {
-      feed(line, info);
-      if (o.onProgress && (events & 0x3fff) === 0) o.onProgress(Math.min(1, (stats.compressedBytes ?? 0) / totalBytes), events);
-    }
+      if ((events & 0x3fff) === 0) {
+        store.commitBatch();
+        store.beginBatch();
+        o.onProgress?.(Math.min(1, (stats.compressedBytes ?? 0) / totalBytes), events);
+      }
+    });
+    store.commitBatch();
     // what is still in flight at the end of the data arrives at its time
     engine.tick(Math.max(engine.now, engine.nextDue() === Infinity ? engine.now : engine.nextDue()));
     engine.flush();

@@ -273,7 +273,21 @@ export class Store {
   }
 
   close(): void {
-    if (this.db.open) this.db.close();
+    if (this.db.open) {
+      if (this.db.inTransaction) this.db.exec('COMMIT');
+      this.db.close();
+    }
+  }
+
+  /**
+   * Groups the writes that follow into one transaction until commitBatch() (backtests: one commit per
+   * many events instead of one per statement). Writes inside still use their own savepoints.
+   */
+  beginBatch(): void {
+    if (!this.db.inTransaction) this.db.exec('BEGIN');
+  }
+  commitBatch(): void {
+    if (this.db.inTransaction) this.db.exec('COMMIT');
   }
 
   get schemaVersion(): number {

@@ -217,6 +217,7 @@ export class BinanceDecoder {
 
   /** Fast path over data text[start, end); null means "let the slow path decide". */
   private fast(route: Route, text: string, start: number, end: number, recvTime: EpochMs): MarketEvent | null {
+    this.hint = start;
     switch (route.kind) {
       case 'depth':
         return this.fastDepth(route.inst, text, start, end, recvTime);
@@ -230,18 +231,34 @@ export class BinanceDecoder {
     }
   }
 
+  /**
+   * Where a key's value starts. Binance writes the fields of a message in a stable order, so the search
+   * starts where the previous field ended (`this.hint`) and only falls back to the whole object if the key
+   * is not found after it: each message is then scanned about once instead of once per field.
+   */
+  private field(text: string, key: string, start: number, end: number): number {
+    let p = keyPos(text, key, this.hint, end);
+    if (p < 0 && this.hint > start) p = keyPos(text, key, start, end);
+    return p;
+  }
+  private hint = 0;
+
   private intField(text: string, key: string, start: number, end: number): number {
-    const p = keyPos(text, key, start, end);
+    const p = this.field(text, key, start, end);
     if (p < 0) return NaN;
     this.cur.pos = p;
-    return scanInt(text, this.cur);
+    const v = scanInt(text, this.cur);
+    this.hint = this.cur.pos;
+    return v;
   }
 
   private decField(text: string, key: string, start: number, end: number, decimals: number): number {
-    const p = keyPos(text, key, start, end);
+    const p = this.field(text, key, start, end);
     if (p < 0) return NaN;
     this.cur.pos = p;
-    return scanQuotedDecimal(text, this.cur, decimals);
+    const v = scanQuotedDecimal(text, this.cur, decimals);
+    this.hint = this.cur.pos;
+    return v;
   }
 
   private fastDepth(inst: Instrument, text: string, start: number, end: number, recvTime: EpochMs): DepthDiff | null {
@@ -255,7 +272,7 @@ export class BinanceDecoder {
       pu = this.intField(text, '"pu":', start, end);
       if (pu !== pu) return null;
     }
-    const bp = keyPos(text, '"b":[', start, end);
+    const bp = this.field(text, '"b":[', start, end);
     if (bp < 0) return null;
     const bidCount = this.scanLevels(text, bp, inst, true);
     if (bidCount < 0) return null;
@@ -320,7 +337,7 @@ export class BinanceDecoder {
     const t = this.intField(text, '"t":', start, end);
     const p = this.decField(text, '"p":', start, end, inst.priceDecimals);
     const q = this.decField(text, '"q":', start, end, inst.qtyDecimals);
-    const mp = keyPos(text, '"m":', start, end);
+    const mp = this.field(text, '"m":', start, end);
     if (E !== E || t !== t || p !== p || q !== q || mp < 0) return null;
     let m: boolean;
     if (text.startsWith('true', mp)) m = true;
