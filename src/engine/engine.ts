@@ -3,6 +3,7 @@ import type { DepthSync } from '../book/sync.js';
 import type { Config } from '../config/config.js';
 import { instrumentKey, type EpochMs, type InstrumentKey, type Venue } from '../core/types.js';
 import { PaperExchange, type ExchangeOrderSpec, type ExchangeReport } from '../execution/paper/exchange.js';
+import { FeedLatency } from '../execution/paper/latency.js';
 import type { FeeModel, ImpactModel, LatencyModel, QueueModel } from '../execution/paper/models.js';
 import type { MarketEvent } from '../model/events.js';
 import { priceToNumber, qtyToNumber, type Instrument } from '../model/instrument.js';
@@ -101,6 +102,8 @@ export class Engine implements FeedSink {
     errors: 0,
   };
   readonly lastTrade = new Map<InstrumentKey, { price: number; time: number }>();
+  /** feed latency per venue, measured from the data: receive time minus exchange event time */
+  readonly feedLatency: Record<Venue, FeedLatency> = { spot: new FeedLatency(), usdm: new FeedLatency() };
   private readonly working = new Map<string, Working>();
   /** a small integer per instrument, for models that follow each instrument's mid separately */
   private readonly streamIds = new Map<InstrumentKey, number>();
@@ -189,6 +192,7 @@ export class Engine implements FeedSink {
     const inst = this.instruments.get(key);
     if (!inst) return;
     const book = sync.book;
+    this.feedLatency[sync.venue].observe(book.lastEventTime, recvTime);
     if (this.exchange.restingCount(key) > 0) this.exchange.onBook(key, book, this.now);
     if (sync.venue === this.options.tradeVenue) {
       const mid = book.mid();
@@ -209,6 +213,7 @@ export class Engine implements FeedSink {
     switch (ev.kind) {
       case 'trade': {
         this.counters.trades++;
+        this.feedLatency[ev.venue].observe(ev.eventTime, ev.recvTime);
         const key = instrumentKey(ev.venue, ev.symbol);
         const inst = this.instruments.get(key);
         if (inst) this.lastTrade.set(key, { price: priceToNumber(inst, ev.priceUnits), time: ev.eventTime });
@@ -613,6 +618,7 @@ export class Engine implements FeedSink {
       impact: { recoveryMs: c.IMPACT_RECOVERY_MS, shape: c.IMPACT_SHAPE },
       openOrders: this.working.size,
       inFlight: this.scheduler.size,
+      feedLatencyMs: { spot: this.feedLatency.spot.summary(), usdm: this.feedLatency.usdm.summary() },
     };
   }
 

@@ -144,6 +144,8 @@ export interface OfflineSummary {
   /** market time / wall time */
   speed: number;
   malformed: number;
+  /** receive time minus exchange event time of depth diffs and trades, per venue (ms) */
+  feedLatencyMs: ReturnType<Engine['executionStatus']>['feedLatencyMs'];
 }
 
 function summary(engine: Engine, store: Store, db: string, events: number, startTime: EpochMs, elapsedMs: number, malformed: number): OfflineSummary {
@@ -176,6 +178,7 @@ function summary(engine: Engine, store: Store, db: string, events: number, start
     elapsedMs,
     speed: elapsedMs > 0 ? spanMs / elapsedMs : Infinity,
     malformed,
+    feedLatencyMs: engine.executionStatus().feedLatencyMs,
   };
 }
 

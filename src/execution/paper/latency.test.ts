@@ -211,7 +211,7 @@ describe('createLatencyModel', () => {
 
 describe('FeedLatency', () => {
   it('reports nulls before any sample', () => {
-    expect(new FeedLatency().summary()).toEqual({ count: 0, negative: 0, p50: null, p90: null, p99: null, max: null, mean: null });
+    expect(new FeedLatency().summary()).toEqual({ count: 0, negative: 0, p50: null, p90: null, p99: null, max: null, mean: null, clockBehind: null });
   });
 
   it('reports percentiles of 1..100 ms within the histogram precision, and the exact max and mean', () => {
@@ -244,11 +244,11 @@ describe('FeedLatency', () => {
     expect(s.mean).toBeCloseTo(0.55, 9);
   });
 
-  it('counts negative differences (clock skew) without recording them', () => {
+  it('counts negative differences (clock skew) apart from the latency, and reports how far behind', () => {
     const f = new FeedLatency();
     f.observe(T0 + 5, T0); // receive 5 ms before the exchange time
     f.observe(T0 + 1, T0 + 0.5);
-    expect(f.summary()).toEqual({ count: 0, negative: 2, p50: null, p90: null, p99: null, max: null, mean: null });
+    expect(f.summary()).toEqual({ count: 0, negative: 2, p50: null, p90: null, p99: null, max: null, mean: null, clockBehind: { p50: expect.closeTo(0.5, 2), p90: expect.closeTo(5, 2), p99: expect.closeTo(5, 2), max: expect.closeTo(5, 2) } });
     f.observe(T0, T0 + 3);
     f.observe(T0, T0); // zero is a valid sample
     const s = f.summary();

@@ -235,6 +235,12 @@ export interface FeedLatencySummary {
   p99: number | null;
   max: number | null;
   mean: number | null;
+  /**
+   * The negative samples' size (ms by which receive time came before the exchange time: the local clock
+   * runs behind the exchange's), p50/p90/p99/max; null when there were none. A steady value here is clock
+   * skew, and its spread is still the feed's jitter.
+   */
+  clockBehind: { p50: number; p90: number; p99: number; max: number } | null;
 }
 
 /**
@@ -249,17 +255,15 @@ export interface FeedLatencySummary {
  */
 export class FeedLatency {
   private readonly histogram: Histogram;
+  private readonly behind: Histogram;
   private negativeCount = 0;
   private sumUs = 0;
   private maxUs = 0;
 
   constructor() {
-    this.histogram = build({
-      bitBucketSize: 'packed',
-      numberOfSignificantValueDigits: 3,
-      lowestDiscernibleValue: 1,
-      autoResize: true,
-    });
+    const spec = { bitBucketSize: 'packed', numberOfSignificantValueDigits: 3, lowestDiscernibleValue: 1, autoResize: true } as const;
+    this.histogram = build(spec);
+    this.behind = build(spec);
   }
 
   observe(exchangeTimeMs: EpochMs, receiveTimeMs: EpochMs): void {
@@ -267,6 +271,7 @@ export class FeedLatency {
     if (!Number.isFinite(diff)) return;
     if (diff < 0) {
       this.negativeCount++;
+      this.behind.recordValue(Math.round(-diff * 1000));
       return;
     }
     const us = Math.round(diff * 1000);
@@ -277,13 +282,19 @@ export class FeedLatency {
 
   summary(): FeedLatencySummary {
     const count = this.histogram.totalCount;
+    const b = this.behind;
+    const clockBehind =
+      b.totalCount === 0
+        ? null
+        : { p50: b.getValueAtPercentile(50) / 1000, p90: b.getValueAtPercentile(90) / 1000, p99: b.getValueAtPercentile(99) / 1000, max: b.maxValue / 1000 };
     if (count === 0) {
-      return { count: 0, negative: this.negativeCount, p50: null, p90: null, p99: null, max: null, mean: null };
+      return { count: 0, negative: this.negativeCount, p50: null, p90: null, p99: null, max: null, mean: null, clockBehind };
     }
     const h = this.histogram;
     return {
       count,
       negative: this.negativeCount,
+      clockBehind,
       p50: h.getValueAtPercentile(50) / 1000,
       p90: h.getValueAtPercentile(90) / 1000,
       p99: h.getValueAtPercentile(99) / 1000,
@@ -294,6 +305,7 @@ export class FeedLatency {
 
   reset(): void {
     this.histogram.reset();
+    this.behind.reset();
     this.negativeCount = 0;
     this.sumUs = 0;
     this.maxUs = 0;
