@@ -26,7 +26,7 @@ function rows(db: string, sql: string): unknown[] {
   }
 }
 
-const PASSIVE = { OBI_ORDER_TYPE: 'post-only', OBI_COOLDOWN_MS: '500', LATENCY_JITTER_MS: '4' };
+const PASSIVE = { OBI_ORDER_TYPE: 'post-only', OBI_COOLDOWN_MS: '500', LATENCY_JITTER_MS: '4', WARMUP_SECONDS: '0' };
 
 describe('papertape backtest', () => {
   it('gives byte-identical results for the same inputs and seed', async () => {

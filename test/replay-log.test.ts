@@ -31,6 +31,7 @@ describe('live session -> replay-log', () => {
         OBI_ORDER_TYPE: 'post-only',
         OBI_ORDER_TTL_MS: '3000',
         LATENCY_JITTER_MS: '5',
+        WARMUP_SECONDS: '0',
         BINANCE_SPOT_WS_URL: `ws://${ex}`,
         BINANCE_SPOT_REST_URL: `http://${ex}`,
         BINANCE_FUTURES_WS_URL: `ws://${ex}`,

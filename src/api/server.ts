@@ -1,4 +1,5 @@
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Engine } from '../engine/engine.js';
 import type { FeedStatus } from '../marketdata/binance/feed.js';
@@ -12,6 +13,26 @@ export interface ApiContext {
   now?: () => number;
   /** facts about the session (seed, event log) for /status */
   session?: () => Record<string, unknown>;
+  /** bearer token for endpoints that change anything; unset: they answer 403 */
+  apiToken?: string | undefined;
+  /** receive-time clock for commands (the engine's input time); defaults to Date.now */
+  clock?: () => number;
+}
+
+/** Compares tokens in constant time (hashing first makes the lengths equal). */
+function tokenMatches(given: string, expected: string): boolean {
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+/** 403 when no token is configured (never open by default), 401 when it is missing or wrong. */
+function authorize(req: FastifyRequest, token: string | undefined): void {
+  if (!token) throw new ApiError(403, 'forbidden', 'control endpoints are disabled: set API_TOKEN to enable them');
+  const h = req.headers.authorization;
+  const m = typeof h === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(h) : null;
+  if (!m) throw new ApiError(401, 'unauthorized', 'missing bearer token (Authorization: Bearer <API_TOKEN>)');
+  if (!tokenMatches(m[1]!, token)) throw new ApiError(401, 'unauthorized', 'wrong bearer token');
 }
 
 export class ApiError extends Error {
@@ -51,6 +72,10 @@ const venueQ = z.enum(['spot', 'usdm']).optional().transform((v) => v ?? 'spot')
 const listQuery = z.strictObject({ limit: int(1, 10_000, 100), symbol: symbolQ });
 const tradesQuery = z.strictObject({ limit: int(1, 10_000, 100), symbol: symbolQ, status: z.enum(['OPEN', 'CLOSED']).optional() });
 const bookQuery = z.strictObject({ depth: int(1, 5000, 20), venue: venueQ });
+const reasonQ = z.string().trim().min(1).max(200).optional();
+const killBody = z.strictObject({ flatten: z.boolean().optional(), reason: reasonQ }).optional();
+const pauseBody = z.strictObject({ reason: reasonQ }).optional();
+const emptyBody = z.strictObject({}).optional();
 const bookParams = z.strictObject({ symbol: z.string().regex(/^[A-Za-z0-9]{2,20}$/, 'expected a symbol like BTCUSDT') });
 
 /** The HTTP API: read-only views of the engine for this issue; every input validated. */
@@ -94,6 +119,29 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
       },
       risk: engine.riskStatus(),
     };
+  });
+
+  // ---- controls: each needs the bearer token, each is an input of the engine (event log) ----
+  const clock = ctx.clock ?? Date.now;
+  app.post('/kill', async (req) => {
+    authorize(req, ctx.apiToken);
+    const b = parseQuery(killBody, req.body) ?? {};
+    return engine.control({ cmd: 'kill', flatten: b.flatten ?? false, reason: b.reason ?? 'kill switch (API)' }, clock());
+  });
+  app.post('/pause', async (req) => {
+    authorize(req, ctx.apiToken);
+    const b = parseQuery(pauseBody, req.body) ?? {};
+    return engine.control({ cmd: 'pause', reason: b.reason ?? 'paused (API)' }, clock());
+  });
+  app.post('/resume', async (req) => {
+    authorize(req, ctx.apiToken);
+    parseQuery(emptyBody, req.body);
+    return engine.control({ cmd: 'resume' }, clock());
+  });
+  app.post('/risk/reset-breaker', async (req) => {
+    authorize(req, ctx.apiToken);
+    parseQuery(emptyBody, req.body);
+    return engine.control({ cmd: 'reset-breaker' }, clock());
   });
 
   app.get('/account', async () => engine.account());

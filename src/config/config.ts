@@ -66,6 +66,17 @@ export const VARIABLES = {
   RISK_MAX_POSITION: { schema: num(0, 1e9, { exclusiveMin: true }), default: '1.0', doc: 'Largest absolute position per symbol, base units' },
   RISK_MAX_DRAWDOWN: { schema: num(0, 1, { exclusiveMin: true }), default: '0.05', doc: 'Drawdown from the high-water mark that stops new risk (fraction)' },
   RISK_MAX_ORDER_NOTIONAL: { schema: num(0, 1e12, { exclusiveMin: true }), default: '5000', doc: 'Largest notional of one order, quote currency' },
+  RISK_MAX_TOTAL_NOTIONAL: { schema: num(0, 1e12, { exclusiveMin: true }), default: '20000', doc: 'Largest gross exposure (sum of |position × mark|) over all symbols, quote currency' },
+  RISK_BREAKER_COOLDOWN_MS: { schema: num(0, 30 * 86_400_000, { int: true }), default: '0', doc: 'The drawdown breaker resets itself this long after tripping (0 = only POST /risk/reset-breaker)' },
+  RISK_LOSS_STREAK: { schema: num(0, 1000, { int: true }), default: '5', doc: 'This many losing round trips in a row pause new risk (0 = off)' },
+  RISK_LOSS_STREAK_PAUSE_MS: { schema: num(0, 30 * 86_400_000, { int: true }), default: '900000', doc: 'How long the loss-streak breaker pauses new risk' },
+  RISK_STOP_ATR: { schema: num(0, 100), default: '2', doc: 'Stop loss at this many ATRs from the average entry (0 = off)' },
+  RISK_TAKE_PROFIT_ATR: { schema: num(0, 100), default: '0', doc: 'Take profit at this many ATRs from the average entry (0 = off)' },
+  RISK_ATR_BAR_MS: { schema: num(1000, 86_400_000, { int: true }), default: '60000', doc: 'Bar length of the ATR (bars built from trades)' },
+  RISK_ATR_PERIOD: { schema: num(1, 1000, { int: true }), default: '14', doc: 'ATR window, in bars (Wilder smoothing)' },
+  RISK_MAX_FUNDING_RATE: { schema: num(0, 1), default: '0.001', doc: 'Funding caution: |funding rate| above this blocks new positions on the side that pays it' },
+  WARMUP_SECONDS: { schema: num(0, 86_400, { int: true }), default: '300', doc: 'No new positions for this long after start (0 = off) ...' },
+  WARMUP_POINTS: { schema: num(0, 1e9, { int: true }), default: '100', doc: '... and until this many book updates of the symbol (0 = off)' },
   RISK_PRICE_BAND: { schema: num(0, 1, { exclusiveMin: true }), default: '0.01', doc: 'Order price must be within this fraction of the mid' },
   RISK_ORDERS_PER_SECOND: { schema: num(1, 1e6, { int: true }), default: '5', doc: 'Order rate limit, per second (sliding window)' },
   RISK_ORDERS_PER_MINUTE: { schema: num(1, 1e6, { int: true }), default: '60', doc: 'Order rate limit, per minute' },
@@ -114,7 +125,7 @@ export type Config = { [K in keyof Vars]: z.output<Vars[K]['schema']> };
 
 /** Variables that are secrets: never logged, stored or returned. */
 export const SECRET_KEYS: readonly (keyof Config)[] = ['API_TOKEN'];
-const OUR_PREFIXES = ['RISK_', 'OBI_', 'BINANCE_', 'BOOK_', 'ORDER_', 'OPEN_INTEREST_', 'EQUITY_', 'FEE_', 'LATENCY_', 'QUEUE_', 'IMPACT_', 'TRADE_', 'EVENT_'];
+const OUR_PREFIXES = ['WARMUP_', 'SHABBAT_', 'RISK_', 'OBI_', 'BINANCE_', 'BOOK_', 'ORDER_', 'OPEN_INTEREST_', 'EQUITY_', 'FEE_', 'LATENCY_', 'QUEUE_', 'IMPACT_', 'TRADE_', 'EVENT_'];
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {

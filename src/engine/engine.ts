@@ -11,7 +11,8 @@ import { isTerminal, transition, type Fill, type Order, type OrderIntent } from 
 import type { FeedSink, InputLog } from '../marketdata/binance/processor.js';
 import { Portfolio } from '../portfolio/portfolio.js';
 import { summarize } from '../portfolio/stats.js';
-import { RiskGateway } from '../risk/gateway.js';
+import { RiskGateway, type RiskControlState } from '../risk/gateway.js';
+import { StopTracker } from '../risk/stops.js';
 import type { Store } from '../store/db.js';
 import type { Strategy, StrategyContext } from '../strategy/strategy.js';
 import { Scheduler } from './scheduler.js';
@@ -40,7 +41,27 @@ export interface EngineOptions {
   inputLog?: InputLog | null;
   /** log every order report at info level (live); backtests keep quiet */
   logOrders?: boolean;
+  /** controls kept from before (kill switch, pause, breakers): they survive a restart */
+  controls?: Partial<RiskControlState> | null;
+  /** the trading schedule (Shabbat, market hours): when it pauses strategies */
+  schedule?: TradingSchedule | null;
 }
+
+/** A schedule that pauses strategies at times (engine time in, a pause and its end out). */
+export interface TradingSchedule {
+  pauseAt(t: EpochMs): { reason: string; until: EpochMs } | null;
+  /** what the schedule says next, for /status */
+  describe(t: EpochMs): Record<string, unknown>;
+  /** flatten positions when a pause begins (else they are held) */
+  readonly flattenOnPause: boolean;
+}
+
+/** An operator's command (API or Telegram): part of the inputs, so it is in the event log. */
+export type ControlCommand =
+  | { cmd: 'kill'; flatten: boolean; reason: string }
+  | { cmd: 'pause'; reason: string }
+  | { cmd: 'resume' }
+  | { cmd: 'reset-breaker' };
 
 interface FuturesState {
   markPrice: number | null;
@@ -110,28 +131,52 @@ export class Engine implements FeedSink {
   private readonly scheduler = new Scheduler<Action>();
   /** reports leave in order: a later report never overtakes an earlier one */
   private lastReportDue = -Infinity;
+  /** requests (orders, cancels) reach the exchange in the order they were sent: a cancel never overtakes its order */
+  private lastEntryDue = -Infinity;
   private orderSeq = 0;
   private lastEquitySample = -Infinity;
   private lastEquity = NaN;
   private lastEquityWrite = -Infinity;
   private readonly ctx: StrategyContext;
+  /** book updates per instrument (warm-up) */
+  private readonly dataPoints = new Map<InstrumentKey, number>();
+  private readonly stops = new Map<InstrumentKey, StopTracker>();
+  /** the schedule's pause in force, if any */
+  private schedulePause: { reason: string; until: EpochMs } | null = null;
+  private lastControlJson = '';
   now: EpochMs;
 
   constructor(private readonly options: EngineOptions) {
     const opts = options;
     const c = opts.config;
     this.portfolio = new Portfolio(c.INITIAL_BALANCE);
-    this.gateway = new RiskGateway({
-      maxPosition: c.RISK_MAX_POSITION,
-      maxDrawdown: c.RISK_MAX_DRAWDOWN,
-      maxOrderNotional: c.RISK_MAX_ORDER_NOTIONAL,
-      priceBand: c.RISK_PRICE_BAND,
-      bookStaleMs: c.BOOK_STALE_MS,
-      ordersPerSecond: c.RISK_ORDERS_PER_SECOND,
-      ordersPerMinute: c.RISK_ORDERS_PER_MINUTE,
-      ordersPerHour: c.RISK_ORDERS_PER_HOUR,
-    });
+    this.gateway = new RiskGateway(
+      {
+        maxPosition: c.RISK_MAX_POSITION,
+        maxDrawdown: c.RISK_MAX_DRAWDOWN,
+        maxOrderNotional: c.RISK_MAX_ORDER_NOTIONAL,
+        maxTotalNotional: c.RISK_MAX_TOTAL_NOTIONAL,
+        priceBand: c.RISK_PRICE_BAND,
+        bookStaleMs: c.BOOK_STALE_MS,
+        ordersPerSecond: c.RISK_ORDERS_PER_SECOND,
+        ordersPerMinute: c.RISK_ORDERS_PER_MINUTE,
+        ordersPerHour: c.RISK_ORDERS_PER_HOUR,
+        breakerCooldownMs: c.RISK_BREAKER_COOLDOWN_MS,
+        lossStreak: c.RISK_LOSS_STREAK,
+        lossStreakPauseMs: c.RISK_LOSS_STREAK_PAUSE_MS,
+        warmupMs: c.WARMUP_SECONDS * 1000,
+        warmupPoints: c.WARMUP_POINTS,
+        maxFundingRate: c.RISK_MAX_FUNDING_RATE,
+      },
+      opts.startedAt,
+    );
+    // the high-water mark starts from this session's equity; halts, pauses and a tripped breaker carry over
+    if (opts.controls) {
+      const { highWaterMark: _hwm, ...carried } = opts.controls;
+      this.gateway.restore(carried);
+    }
     this.gateway.observeEquity(c.INITIAL_BALANCE, opts.startedAt);
+    this.lastControlJson = JSON.stringify(this.gateway.controlState());
     this.exchange = new PaperExchange({
       queue: opts.models.queue,
       fees: opts.models.fees,
@@ -167,6 +212,10 @@ export class Engine implements FeedSink {
 
   // ---- FeedSink ----
 
+  advanceTo(recvTime: EpochMs): void {
+    this.advance(recvTime);
+  }
+
   onInstruments(venue: Venue, instruments: Instrument[]): void {
     for (const inst of instruments) {
       const key = instrumentKey(venue, inst.symbol);
@@ -194,12 +243,14 @@ export class Engine implements FeedSink {
     const book = sync.book;
     this.feedLatency[sync.venue].observe(book.lastEventTime, recvTime);
     if (this.exchange.restingCount(key) > 0) this.exchange.onBook(key, book, this.now);
+    this.dataPoints.set(key, (this.dataPoints.get(key) ?? 0) + 1);
     if (sync.venue === this.options.tradeVenue) {
       const mid = book.mid();
       if (Number.isFinite(mid)) {
         const px = priceToNumber(inst, mid);
         this.portfolio.mark(inst.venue, inst.symbol, px);
         this.options.models.latency.observeMid(this.now, px, this.streamIds.get(key));
+        this.checkStop(key, inst, px);
       }
       const intent = this.options.strategy.onBook(book, inst, this.ctx);
       if (intent) this.submit(intent);
@@ -216,7 +267,11 @@ export class Engine implements FeedSink {
         this.feedLatency[ev.venue].observe(ev.eventTime, ev.recvTime);
         const key = instrumentKey(ev.venue, ev.symbol);
         const inst = this.instruments.get(key);
-        if (inst) this.lastTrade.set(key, { price: priceToNumber(inst, ev.priceUnits), time: ev.eventTime });
+        if (inst) {
+          const price = priceToNumber(inst, ev.priceUnits);
+          this.lastTrade.set(key, { price, time: ev.eventTime });
+          if (ev.venue === this.options.tradeVenue) this.stopTracker(key).onTrade(price, qtyToNumber(inst, ev.qtyUnits), ev.eventTime);
+        }
         if (this.exchange.restingCount(key) > 0) this.exchange.onTrade(key, ev.priceUnits, ev.qtyUnits, ev.buyerIsMaker, this.now);
         break;
       }
@@ -249,12 +304,124 @@ export class Engine implements FeedSink {
     }
   }
 
-  /** A timer tick from the edge: runs what is due and samples equity when the market is quiet. */
+  /** A timer tick from the edge: runs what is due, follows the schedule, samples equity when quiet. */
   tick(now: EpochMs): void {
     this.options.inputLog?.write(now, 'tick', '');
     this.counters.ticks++;
     this.advance(now);
+    this.followSchedule();
     this.sampleEquity(false);
+  }
+
+  // ---- controls, schedule, stops ----
+
+  /** An operator's command, applied at once (it is an input: written to the event log). */
+  control(c: ControlCommand, recvTime: EpochMs): { ok: true; state: RiskControlState; canceled?: number; flattening?: number } {
+    this.options.inputLog?.write(recvTime, 'control', JSON.stringify(c));
+    this.advance(recvTime);
+    let canceled: number | undefined;
+    let flattening: number | undefined;
+    switch (c.cmd) {
+      case 'kill':
+        this.gateway.halt(c.reason);
+        canceled = this.cancelAll();
+        if (c.flatten) flattening = this.flattenAll('flatten', `kill switch: ${c.reason}`);
+        break;
+      case 'pause':
+        this.gateway.pause(c.reason);
+        break;
+      case 'resume':
+        this.gateway.resume();
+        break;
+      case 'reset-breaker':
+        this.gateway.resetBreaker(this.equity());
+        break;
+      default:
+        assertNeverControl(c);
+    }
+    this.options.logger.warn({ control: c, state: this.gateway.controlState() }, 'control command');
+    this.persistControls();
+    return { ok: true, state: this.gateway.controlState(), ...(canceled !== undefined ? { canceled } : {}), ...(flattening !== undefined ? { flattening } : {}) };
+  }
+
+  /** Sends a closing market order for every open position (purpose 'flatten' or 'stop'); returns how many. */
+  flattenAll(purpose: 'flatten' | 'stop', reason: string): number {
+    let n = 0;
+    for (const p of this.portfolio.positions()) {
+      if (p.qty === 0) continue;
+      const inst = this.instruments.get(instrumentKey(p.venue, p.symbol));
+      if (!inst) continue;
+      const units = Math.round(Math.abs(p.qty) * 10 ** inst.qtyDecimals);
+      const qtyUnits = units - (units % inst.stepUnits);
+      if (qtyUnits <= 0) continue;
+      const order = this.submit({ venue: p.venue, symbol: p.symbol, side: p.qty > 0 ? 'SELL' : 'BUY', type: 'MARKET', qtyUnits, strategy: 'risk', reason, purpose, createdAt: this.now });
+      if (order) n++;
+    }
+    return n;
+  }
+
+  private stopTracker(key: InstrumentKey): StopTracker {
+    let s = this.stops.get(key);
+    if (!s) {
+      const c = this.options.config;
+      s = new StopTracker({ stopAtr: c.RISK_STOP_ATR, takeProfitAtr: c.RISK_TAKE_PROFIT_ATR, barMs: c.RISK_ATR_BAR_MS, period: c.RISK_ATR_PERIOD });
+      this.stops.set(key, s);
+    }
+    return s;
+  }
+
+  /** Stop loss / take profit: one closing market order at a time per instrument. */
+  private checkStop(key: InstrumentKey, inst: Instrument, price: number): void {
+    const pos = this.portfolio.position(inst.venue, inst.symbol);
+    if (!pos || pos.qty === 0) return;
+    const trigger = this.stops.get(key)?.check(pos.qty, pos.avgEntry, price);
+    if (!trigger) return;
+    for (const w of this.working.values()) if (w.order.venue === inst.venue && w.order.symbol === inst.symbol && w.order.strategy === 'risk') return;
+    const units = Math.round(Math.abs(pos.qty) * 10 ** inst.qtyDecimals);
+    const qtyUnits = units - (units % inst.stepUnits);
+    if (qtyUnits <= 0) return;
+    this.submit({
+      venue: inst.venue,
+      symbol: inst.symbol,
+      side: pos.qty > 0 ? 'SELL' : 'BUY',
+      type: 'MARKET',
+      qtyUnits,
+      strategy: 'risk',
+      reason: `${trigger.kind === 'stop_loss' ? 'stop loss' : 'take profit'}: price ${price} crossed ${trigger.level.toFixed(inst.priceDecimals)} (entry ${pos.avgEntry.toFixed(inst.priceDecimals)}, ATR ${trigger.atr.toFixed(inst.priceDecimals)})`,
+      purpose: 'stop',
+      createdAt: this.now,
+    });
+  }
+
+  /** Enters and leaves the schedule's pauses; entering one cancels the strategies' orders. */
+  private followSchedule(): void {
+    const s = this.options.schedule;
+    if (!s) return;
+    const p = s.pauseAt(this.now);
+    if (p && !this.schedulePause) {
+      this.schedulePause = p;
+      const canceled = this.cancelAll();
+      const flattening = s.flattenOnPause ? this.flattenAll('flatten', p.reason) : 0;
+      this.options.logger.warn({ reason: p.reason, until: new Date(p.until).toISOString(), canceled, flattening }, 'schedule: trading paused');
+    } else if (!p && this.schedulePause) {
+      this.options.logger.warn({ reason: this.schedulePause.reason }, 'schedule: trading resumed');
+      this.schedulePause = null;
+    } else if (p) this.schedulePause = p;
+  }
+
+  /** Writes the controls to the store when they changed (they outlive the session). */
+  private persistControls(): void {
+    const state = this.gateway.controlState();
+    const json = JSON.stringify(state);
+    if (json === this.lastControlJson) return;
+    this.lastControlJson = json;
+    this.options.store.putControl('risk', state, this.now);
+  }
+
+  scheduleStatus(): Record<string, unknown> | null {
+    const s = this.options.schedule;
+    if (!s) return null;
+    return { paused: this.schedulePause ? { reason: this.schedulePause.reason, until: new Date(this.schedulePause.until).toISOString() } : null, ...s.describe(this.now) };
   }
 
   /** Runs every timed action due at or before `t`, then moves engine time to `t`. */
@@ -327,6 +494,7 @@ export class Engine implements FeedSink {
       if (w.order.side === 'BUY') openBuy += left;
       else openSell += left;
     }
+    const snap = this.portfolio.snapshot(this.now);
     const decision = this.gateway.check(intent, {
       now: this.now,
       instrument: inst,
@@ -335,7 +503,11 @@ export class Engine implements FeedSink {
       position,
       openBuy,
       openSell,
-      equity: this.equity(),
+      equity: snap.equity,
+      grossExposure: snap.grossExposure,
+      dataPoints: this.dataPoints.get(key) ?? 0,
+      fundingRate: this.futures.get(intent.symbol)?.fundingRate ?? null,
+      scheduleReason: this.schedulePause?.reason ?? this.options.schedule?.pauseAt(this.now)?.reason ?? null,
     });
     if (!decision.approved) {
       this.counters.denials++;
@@ -386,7 +558,7 @@ export class Engine implements FeedSink {
       qtyUnits: approved.qtyUnits,
       priceUnits: limit ? approved.priceUnits ?? NaN : NaN,
     };
-    this.scheduler.push(this.now + this.options.models.latency.entry(this.now), { kind: 'arrive', spec, inst: instrument });
+    this.scheduler.push(this.entryDue(), { kind: 'arrive', spec, inst: instrument });
     return order;
   }
 
@@ -397,7 +569,7 @@ export class Engine implements FeedSink {
     w.order.cancelRequestedAt = this.now;
     this.counters.cancels++;
     this.options.store.upsertOrder(this.options.sessionId, w.order);
-    this.scheduler.push(this.now + this.options.models.latency.entry(this.now), { kind: 'cancel', orderId });
+    this.scheduler.push(this.entryDue(), { kind: 'cancel', orderId });
     return true;
   }
 
@@ -410,6 +582,13 @@ export class Engine implements FeedSink {
       if (this.cancel(w.order.id)) n++;
     }
     return n;
+  }
+
+  /** When a request sent now reaches the exchange: after the entry latency, never before an earlier request. */
+  private entryDue(): EpochMs {
+    const due = Math.max(this.now + this.options.models.latency.entry(this.now), this.lastEntryDue);
+    this.lastEntryDue = due;
+    return due;
   }
 
   /** The exchange produced a report: it reaches us after the response latency, never overtaking another. */
@@ -499,7 +678,9 @@ export class Engine implements FeedSink {
     this.counters.fills++;
     const snap = this.portfolio.snapshot(this.now);
     this.options.store.recordFill(this.options.sessionId, fill, order, trips, snap);
+    for (const t of trips) if (t.status === 'CLOSED') this.gateway.observeTrip(t.netPnl, this.now);
     this.gateway.observeEquity(snap.equity, this.now);
+    this.persistControls();
     this.lastEquity = snap.equity;
   }
 
@@ -512,6 +693,7 @@ export class Engine implements FeedSink {
     this.lastEquitySample = this.now;
     const snap = this.portfolio.snapshot(this.now);
     this.gateway.observeEquity(snap.equity, this.now);
+    this.persistControls();
     // write only when the account changed (or once per minute, to keep the curve's time axis honest)
     if (force || snap.equity !== this.lastEquity || this.now - this.lastEquityWrite >= 60_000) {
       this.options.store.insertEquity(this.options.sessionId, snap);
@@ -596,6 +778,11 @@ export class Engine implements FeedSink {
     const equity = this.equity();
     return {
       halted: this.gateway.halted,
+      haltReason: this.gateway.haltReason || null,
+      paused: this.gateway.paused,
+      pauseReason: this.gateway.pauseReason || null,
+      lossStreak: { current: this.gateway.lossStreak, limit: this.gateway.limits.lossStreak, pausedUntil: this.gateway.lossPauseUntil },
+      schedule: this.scheduleStatus(),
       drawdownBreaker: { tripped: this.gateway.breakerTripped, trippedAt: this.gateway.breakerTrippedAt, maxDrawdown: this.gateway.limits.maxDrawdown },
       highWaterMark: this.gateway.highWaterMark,
       drawdown: this.gateway.drawdown(equity),
@@ -649,4 +836,7 @@ function assertNeverAction(a: never): never {
 }
 function assertNeverReport(r: never): never {
   throw new Error(`unknown report ${JSON.stringify(r)}`);
+}
+function assertNeverControl(c: never): never {
+  throw new Error(`unknown control ${JSON.stringify(c)}`);
 }

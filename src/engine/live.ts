@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApi } from '../api/server.js';
 import { redactedConfig, SECRET_KEYS, type Config } from '../config/config.js';
+import type { RiskControlState } from '../risk/gateway.js';
 import { receiveTime } from '../marketdata/binance/connection.js';
 import { BinanceFeed } from '../marketdata/binance/feed.js';
 import { Store } from '../store/db.js';
@@ -38,8 +39,11 @@ export async function startLive(config: Config, logger: Logger): Promise<LiveSes
   const seed = config.SEED ?? randomInt(0, 2 ** 32 - 1);
   const configForLog: Record<string, unknown> = { ...config };
   for (const k of SECRET_KEYS) delete configForLog[k];
+  // the kill switch, a pause and a tripped breaker survive a restart
+  const controls = store.getControl<RiskControlState>('risk') ?? null;
+  if (controls?.halted || controls?.paused || controls?.breakerTripped) logger.warn({ controls }, 'controls carried over from the last run: trading stays stopped until POST /resume (or /risk/reset-breaker)');
   const eventLog = config.EVENT_LOG
-    ? new EventLogWriter(join(dataDir, 'sessions', sessionId), { format: EVENT_LOG_FORMAT, sessionId, startedAt, version: VERSION, seed, database: dbFile, config: configForLog })
+    ? new EventLogWriter(join(dataDir, 'sessions', sessionId), { format: EVENT_LOG_FORMAT, sessionId, startedAt, version: VERSION, seed, database: dbFile, config: configForLog, controls: controls as Record<string, unknown> | null })
     : null;
   const engine: Engine = createEngine({
     config,
@@ -51,6 +55,7 @@ export async function startLive(config: Config, logger: Logger): Promise<LiveSes
     tradeVenue: config.TRADE_VENUE,
     inputLog: eventLog,
     logOrders: true,
+    controls,
   });
 
   const feeds: BinanceFeed[] = [
@@ -84,6 +89,8 @@ export async function startLive(config: Config, logger: Logger): Promise<LiveSes
     feeds: () => feeds.map((f) => f.status()),
     version: VERSION,
     startedAt,
+    apiToken: config.API_TOKEN,
+    clock: receiveTime,
     session: () => ({ seed, eventLog: eventLog ? { dir: eventLog.dir, lines: eventLog.lines, bytes: eventLog.bytes } : null }),
   });
   await api.listen({ host: config.HOST, port: config.PORT });

@@ -10,7 +10,8 @@ import { envelopeStream, parseRecordLine, readGzipLineBatches, readRecording, ty
 import { summarize } from '../portfolio/stats.js';
 import { Store } from '../store/db.js';
 import { readEventLog, readSessionHeader, type SessionHeader } from '../store/eventlog.js';
-import type { Engine } from './engine.js';
+import type { RiskControlState } from '../risk/gateway.js';
+import type { ControlCommand, Engine } from './engine.js';
 import { createEngine } from './presets.js';
 
 /** What one recording file holds. */
@@ -319,6 +320,7 @@ export async function replayEventLog(dir: string, o: ReplayOptions): Promise<Rep
       logger: o.logger,
       tradeVenue: config.TRADE_VENUE,
       meta: { replayOf: header.sessionId },
+      controls: (header.controls ?? null) as Partial<RiskControlState> | null,
     });
     const processors = new Map<string, VenueProcessor>();
     const processor = (venue: string): VenueProcessor => {
@@ -337,6 +339,9 @@ export async function replayEventLog(dir: string, o: ReplayOptions): Promise<Rep
       switch (input.kind) {
         case 'tick':
           engine.tick(input.time);
+          break;
+        case 'control':
+          engine.control(JSON.parse(input.payload) as ControlCommand, input.time);
           break;
         case 'msg':
           processor(input.venue).onMessage(input.payload, input.time);

@@ -11,7 +11,8 @@ import type { Store } from '../store/db.js';
 import { ObiStrategy } from '../strategy/obi/obi.js';
 import type { Strategy } from '../strategy/strategy.js';
 import { VERSION } from '../version.js';
-import { Engine, type ExchangeModels } from './engine.js';
+import type { RiskControlState } from '../risk/gateway.js';
+import { Engine, type ExchangeModels, type TradingSchedule } from './engine.js';
 
 /** The paper exchange's models as the configuration chooses them; every random draw comes from `rng`. */
 export function buildModels(config: Config, rng: Rng): ExchangeModels {
@@ -65,6 +66,8 @@ export interface SessionSpec {
   logOrders?: boolean;
   /** extra facts stored with the session's configuration (e.g. the backtest's input files) */
   meta?: Record<string, unknown>;
+  controls?: Partial<RiskControlState> | null;
+  schedule?: TradingSchedule | null;
 }
 
 /** One engine, wired the same way live, in a backtest and in a replay: only the inputs differ. */
@@ -87,5 +90,7 @@ export function createEngine(s: SessionSpec): Engine {
     tradeVenue: s.tradeVenue,
     inputLog: s.inputLog ?? null,
     logOrders: s.logOrders ?? false,
+    controls: s.controls ?? null,
+    schedule: s.schedule ?? null,
   });
 }

@@ -18,6 +18,8 @@ export interface OrderIntent {
   readonly postOnly?: boolean;
   /** true when the order can only shrink the position */
   readonly reduceOnly?: boolean;
+  /** who asks: a strategy (default), a protective stop, or the kill switch flattening positions */
+  readonly purpose?: 'strategy' | 'stop' | 'flatten';
   /** strategy name@version */
   readonly strategy: string;
   readonly reason: string;

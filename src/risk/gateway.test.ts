@@ -84,3 +84,130 @@ describe('sliding rate limiter', () => {
     expect(l.usage(1500)).toEqual([{ label: 'second', used: 1, limit: 2 }, { label: 'ten seconds', used: 3, limit: 3 }]);
   });
 });
+
+describe('risk gateway: controls and breakers', () => {
+  const flat = inputs();
+  it.each([
+    ['halted', (g: RiskGateway) => g.halt('kill switch'), 'halted'],
+    ['paused', (g: RiskGateway) => g.pause('operator'), 'paused'],
+  ] as const)('%s: strategies are stopped, stops and flattening orders still pass', (_n, act, check) => {
+    const g = new RiskGateway(LIMITS);
+    act(g);
+    expect(g.check(intent(), flat)).toMatchObject({ approved: false, check });
+    expect(g.check(intent({ side: 'SELL', purpose: 'stop' }), inputs({ position: 0.5 })).approved).toBe(true);
+    expect(g.check(intent({ side: 'SELL', purpose: 'flatten' }), inputs({ now: 1001, position: 0.5 })).approved).toBe(true);
+    g.resume();
+    expect(g.check(intent(), inputs({ now: 1002 })).approved).toBe(true);
+  });
+
+  it('pauses strategies while the schedule says so', () => {
+    const g = new RiskGateway(LIMITS);
+    expect(g.check(intent(), inputs({ scheduleReason: 'Shabbat until 2026-11-28T16:58:00+02:00' }))).toMatchObject({ approved: false, check: 'schedule', reason: /Shabbat/ });
+  });
+
+  it('limits gross exposure over all symbols, but lets reducing orders through', () => {
+    const g = new RiskGateway({ ...LIMITS, maxTotalNotional: 1000 });
+    // 0.01 BTC at ~60000 = 600 on top of 500 → 1100 > 1000
+    expect(g.check(intent(), inputs({ grossExposure: 500 }))).toMatchObject({ approved: false, check: 'total_notional' });
+    expect(g.check(intent(), inputs({ grossExposure: 300 })).approved).toBe(true);
+    expect(g.check(intent({ side: 'SELL' }), inputs({ now: 1001, grossExposure: 5000, position: 0.05 })).approved).toBe(true);
+  });
+
+  it('resets the drawdown breaker after its cool-down, from the current equity', () => {
+    const g = new RiskGateway({ ...LIMITS, breakerCooldownMs: 60_000 });
+    g.observeEquity(10_000, 0);
+    g.observeEquity(9_000, 1_000);
+    expect(g.breakerTripped).toBe(true);
+    g.observeEquity(9_000, 60_999);
+    expect(g.breakerTripped).toBe(true);
+    g.observeEquity(9_000, 61_000);
+    expect(g.breakerTripped).toBe(false);
+    expect(g.highWaterMark).toBe(9_000);
+  });
+
+  it('stays tripped without a cool-down until an explicit reset', () => {
+    const g = new RiskGateway(LIMITS);
+    g.observeEquity(10_000, 0);
+    g.observeEquity(9_000, 1_000);
+    g.observeEquity(9_000, 1e9);
+    expect(g.breakerTripped).toBe(true);
+    g.resetBreaker(9_000);
+    expect(g.check(intent(), inputs()).approved).toBe(true);
+  });
+
+  it('pauses new risk after N losing trades in a row, for the configured time', () => {
+    const g = new RiskGateway({ ...LIMITS, lossStreak: 3, lossStreakPauseMs: 10_000 });
+    g.observeTrip(-1, 100);
+    g.observeTrip(-1, 200);
+    g.observeTrip(+1, 300); // a winner breaks the streak
+    g.observeTrip(-1, 400);
+    g.observeTrip(-1, 500);
+    expect(g.check(intent(), inputs()).approved).toBe(true);
+    g.observeTrip(-2, 600); // third loser in a row
+    expect(g.check(intent(), inputs({ now: 1001 }))).toMatchObject({ approved: false, check: 'loss_streak' });
+    expect(g.check(intent({ side: 'SELL' }), inputs({ now: 1002, position: 0.5 })).approved).toBe(true); // reducing
+    expect(g.check(intent(), inputs({ now: 10_600, book: syncedBook(inst, [[60000, 2]], [[60001, 2]], 10_600).book })).approved).toBe(true);
+  });
+
+  it.each([
+    ['too early', { now: 1000 + 299_999, dataPoints: 500 }, false],
+    ['too few data points', { now: 1000 + 400_000, dataPoints: 99 }, false],
+    ['both met', { now: 1000 + 300_000, dataPoints: 100 }, true],
+  ] as const)('warm-up: %s', (_n, x, ok) => {
+    const g = new RiskGateway({ ...LIMITS, warmupMs: 300_000, warmupPoints: 100 }, 1000);
+    const book = syncedBook(inst, [[60000, 2]], [[60001, 2]], x.now).book;
+    const d = g.check(intent(), inputs({ ...x, book }));
+    expect(d.approved).toBe(ok);
+    if (!ok) expect(d).toMatchObject({ check: 'warmup' });
+  });
+
+  it.each([
+    ['positive funding blocks new longs', 0.002, 'BUY', 0, false],
+    ['positive funding lets shorts open', 0.002, 'SELL', 0, true],
+    ['negative funding blocks new shorts', -0.002, 'SELL', 0, false],
+    ['funding within the limit', 0.0005, 'BUY', 0, true],
+    ['reducing a long is fine whatever the funding', 0.002, 'SELL', 0.5, true],
+    ['unknown funding', null, 'BUY', 0, true],
+  ] as const)('funding caution: %s', (_n, fundingRate, side, position, ok) => {
+    const g = new RiskGateway({ ...LIMITS, maxFundingRate: 0.001 });
+    const d = g.check(intent({ side }), inputs({ fundingRate, position }));
+    expect(d.approved).toBe(ok);
+    if (!ok) expect(d).toMatchObject({ check: 'funding' });
+  });
+
+  it('round-trips its control state', () => {
+    const g = new RiskGateway(LIMITS);
+    g.halt('test');
+    g.observeEquity(10_000, 0);
+    g.observeEquity(9_000, 5);
+    const h = new RiskGateway(LIMITS);
+    h.restore(JSON.parse(JSON.stringify(g.controlState())));
+    expect(h.controlState()).toEqual(g.controlState());
+  });
+});
+
+describe('sliding rate limiter at its window edges', () => {
+  it.each([
+    // five orders at t = 0..4 ms fill the 5/s window; the window is (now − 1000, now]
+    ['1 ms before the first order leaves the window', 999.999, 'second'],
+    ['exactly one window after the first order', 1000, null],
+    ['just after', 1000.001, null],
+  ] as const)('%s', (_n, now, expected) => {
+    const l = new SlidingRateLimiter([{ windowMs: 1000, limit: 5, label: 'second' }]);
+    for (let t = 0; t < 5; t++) l.record(t);
+    expect(l.wouldExceed(now)?.label ?? null).toBe(expected);
+  });
+
+  it('keeps counting correctly after its ring buffer wraps many times', () => {
+    const l = new SlidingRateLimiter([{ windowMs: 1000, limit: 3, label: 'second' }, { windowMs: 10_000, limit: 20, label: 'ten seconds' }]);
+    let accepted = 0;
+    for (let t = 0; t < 100_000; t += 100) {
+      if (!l.wouldExceed(t)) {
+        l.record(t);
+        accepted++;
+      }
+    }
+    // 20 per 10 s is the tighter limit over the long run: 100 s → 200 orders
+    expect(accepted).toBe(200);
+  });
+});

@@ -220,3 +220,22 @@ describe('Store', () => {
     expect(() => store.listOrders(S, { limit: 1.5 })).toThrow(RangeError);
   });
 });
+
+describe('controls', () => {
+  it('stores, replaces and reads back a control value; an unreadable row reads as missing', () => {
+    const dir2 = fs.mkdtempSync(path.join(os.tmpdir(), 'pt-controls-'));
+    const s = Store.open(path.join(dir2, 'c.db'));
+    expect(s.getControl('risk')).toBeUndefined();
+    s.putControl('risk', { halted: true, haltReason: 'kill' }, 1);
+    s.putControl('risk', { halted: false, haltReason: '' }, 2);
+    expect(s.getControl('risk')).toEqual({ halted: false, haltReason: '' });
+    s.close();
+    const raw = new Database(path.join(dir2, 'c.db'));
+    raw.prepare(`UPDATE controls SET value_json = '{broken' WHERE key = 'risk'`).run();
+    raw.close();
+    const t = Store.open(path.join(dir2, 'c.db'));
+    expect(t.getControl('risk')).toBeUndefined();
+    t.close();
+    fs.rmSync(dir2, { recursive: true, force: true });
+  });
+});

@@ -140,6 +140,11 @@ function prepareAll(db: Database.Database) {
        VALUES (@id, @startedAt, NULL, @configJson, @initialCash, @version)`,
     ),
     endSession: db.prepare(`UPDATE sessions SET ended_at = @endedAt WHERE id = @id`),
+    putControl: db.prepare(
+      `INSERT INTO controls (key, value_json, updated_at) VALUES (@key, @valueJson, @updatedAt)
+       ON CONFLICT (key) DO UPDATE SET value_json = excluded.value_json, updated_at = excluded.updated_at`,
+    ),
+    getControl: db.prepare(`SELECT value_json FROM controls WHERE key = ?`),
     getSession: db.prepare(`SELECT * FROM sessions WHERE id = ?`),
     listSessions: db.prepare(`SELECT * FROM sessions ORDER BY started_at DESC, rowid DESC LIMIT ?`),
     upsertOrder: db.prepare(
@@ -315,6 +320,23 @@ export class Store {
   /** newest first */
   listSessions(limit: number): SessionInfo[] {
     return (this.stmts.listSessions.all(checkLimit(limit)) as SessionRow[]).map(toSession);
+  }
+
+  // ---- controls: state that outlives a session (kill switch, pause, breakers) ----
+
+  putControl(key: string, value: unknown, updatedAt: EpochMs): void {
+    this.stmts.putControl.run({ key, valueJson: JSON.stringify(value), updatedAt });
+  }
+
+  /** The stored value, or undefined (also when it cannot be read: a broken row never stops a start). */
+  getControl<T>(key: string): T | undefined {
+    const row = this.stmts.getControl.get(key) as { value_json: string } | undefined;
+    if (!row) return undefined;
+    try {
+      return JSON.parse(row.value_json) as T;
+    } catch {
+      return undefined;
+    }
   }
 
   // ---- writes ----

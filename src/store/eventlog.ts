@@ -13,7 +13,7 @@ import { readGzipLines, RecordingWriter, type ReadStats } from '../marketdata/re
  *
  *   <receive time, ns since epoch> <source> <payload>
  *
- * where source is `tick`, or `<venue> msg`, `<venue> info`, `<venue> snap <SYMBOL>`,
+ * where source is `tick`, `control` (an operator's command, JSON), or `<venue> msg`, `<venue> info`, `<venue> snap <SYMBOL>`,
  * `<venue> oi <SYMBOL>`, `<venue> reset <syncing|resyncing>`; the payload is the raw WebSocket text or
  * the REST body (JSON), or the comma-separated symbols of a reset. A payload containing a line break is
  * written JSON-encoded with `~` appended to its source's kind (`spot msg~`), so no input is ever lost.
@@ -32,6 +32,8 @@ export interface SessionHeader {
   database: string | null;
   /** the configuration without secrets */
   config: Record<string, unknown>;
+  /** controls carried over from before the session (kill switch, pause, breaker) */
+  controls?: Record<string, unknown> | null;
 }
 
 /** Receive time at the log's resolution (microseconds): live code stamps inputs with this. */
@@ -100,6 +102,7 @@ export function eventFiles(dir: string): string[] {
 
 export type LoggedInput =
   | { kind: 'tick'; time: EpochMs }
+  | { kind: 'control'; time: EpochMs; payload: string }
   | { kind: 'msg'; time: EpochMs; venue: string; payload: string }
   | { kind: 'info'; time: EpochMs; venue: string; payload: string }
   | { kind: 'snap'; time: EpochMs; venue: string; symbol: string; payload: string }
@@ -128,6 +131,10 @@ function parseLine(line: string): LoggedInput | string {
   const sp2 = line.indexOf(' ', sp1 + 1);
   const first = sp2 < 0 ? line.slice(sp1 + 1) : line.slice(sp1 + 1, sp2);
   if (first === 'tick') return { kind: 'tick', time };
+  if (first === 'control') {
+    if (sp2 < 0) return 'control without a command';
+    return { kind: 'control', time, payload: line.slice(sp2 + 1) };
+  }
   const venue = first;
   if (sp2 < 0) return 'no input kind';
   const sp3 = line.indexOf(' ', sp2 + 1);

@@ -122,6 +122,17 @@ ALTER TABLE orders ADD COLUMN cancel_requested_at REAL;
 ALTER TABLE fills ADD COLUMN received_at REAL;
 `,
   },
+  {
+    version: 3,
+    name: 'controls that survive a restart (kill switch, pause, breakers)',
+    sql: `
+CREATE TABLE controls (
+  key        TEXT PRIMARY KEY,
+  value_json TEXT NOT NULL,
+  updated_at REAL NOT NULL
+);
+`,
+  },
 ];
 
 export const LATEST_VERSION: number = MIGRATIONS.length === 0 ? 0 : MIGRATIONS[MIGRATIONS.length - 1]!.version;

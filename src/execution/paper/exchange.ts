@@ -74,7 +74,8 @@ interface Venue {
  * - The rest of a GTC limit order rests, joining the queue behind the displayed quantity at its price.
  *   Trades at its price advance it (and fill it once the queue ahead is used up, partially when the trade
  *   is smaller than what remains); changes of the level move it according to the queue model; a trade
- *   through its price, or the opposite side reaching its price, fills what remains. Those fills are maker
+ *   through its price, or the opposite side reaching its price (with lots the impact model says are
+ *   available to us), fills what remains. Those fills are maker
  *   fills at the order's price.
  * - Our own resting orders are virtual: they never appear in the displayed book, so two of our orders at
  *   one price do not queue behind each other.
@@ -168,7 +169,7 @@ export class PaperExchange {
       const r = v.resting[i]!;
       const buy = r.spec.side === 'BUY';
       const px = r.spec.priceUnits;
-      if (buy ? bestAsk <= px : bestBid >= px) {
+      if ((buy ? bestAsk <= px : bestBid >= px) && this.reaches(v, buy ? book.asks : book.bids, buy, px, now)) {
         // the opposite side reached our price: everything in front of and at our level traded
         this.fillResting(v, r, r.spec.qtyUnits - r.filled, now);
         continue;
@@ -219,6 +220,22 @@ export class PaperExchange {
       total += v.impact.available(sideName, px, side.qty(i), now);
     }
     return total;
+  }
+
+  /**
+   * Whether the opposite side offers, at or through `px`, liquidity still available to us. Lots our own
+   * aggressive orders took are still displayed (the book is never edited) but are not there for us until
+   * the impact model lets them come back: without this, the resting rest of a crossing limit order
+   * would fill again from the very lots it had just taken.
+   */
+  private reaches(v: Venue, side: BookSide, buy: boolean, px: number, now: EpochMs): boolean {
+    const sideName = buy ? 'ask' : 'bid';
+    for (let i = 0; i < side.size; i++) {
+      const p = side.price(i);
+      if (buy ? p > px : p < px) return false;
+      if (v.impact.available(sideName, p, side.qty(i), now) > 0) return true;
+    }
+    return false;
   }
 
   /** Walks the opposite side as a taker; returns the filled quantity. */

@@ -7,6 +7,12 @@ import { BinanceDecoder, decodeSnapshot, type StreamKind } from './decode.js';
 
 /** What a venue reports to (the engine). Called synchronously, in the order inputs arrived. */
 export interface FeedSink {
+  /**
+   * An input received at `recvTime` is about to change the market state: whatever the sink has scheduled
+   * before then must run first, against the market as it was (an order due at t+10 must not see a diff
+   * received at t+15).
+   */
+  advanceTo?(recvTime: EpochMs): void;
   onInstruments(venue: Venue, instruments: Instrument[]): void;
   /** a diff was applied to a synced book */
   onBook(sync: DepthSync, recvTime: number): void;
@@ -68,6 +74,7 @@ export class VenueProcessor {
   /** exchangeInfo arrived (body already parsed). Returns an error text, or null when instruments loaded. */
   onExchangeInfo(body: unknown, recvTime: EpochMs): string | null {
     this.opts.log?.write(recvTime, this.src.info, JSON.stringify(body));
+    this.opts.sink.advanceTo?.(recvTime);
     const info = exchangeInfoSchema.safeParse(body);
     if (!info.success) return `exchangeInfo: ${info.error.issues[0]?.message ?? 'unexpected shape'}`;
     const found = new Map<string, Instrument>();
@@ -104,6 +111,7 @@ export class VenueProcessor {
   /** One WebSocket message, exactly as received. */
   onMessage(text: string, recvTime: EpochMs): MessageOutcome {
     this.opts.log?.write(recvTime, this.src.msg, text);
+    this.opts.sink.advanceTo?.(recvTime);
     this.messages++;
     const r = this.decoder.decode(text, recvTime);
     if (!r.ok) return r.reason === 'shutdown' ? 'shutdown' : r.reason === 'malformed' ? 'malformed' : 'ignored';
@@ -133,6 +141,7 @@ export class VenueProcessor {
   /** A REST depth snapshot for `symbol` arrived (body already parsed). */
   onSnapshot(symbol: string, body: unknown, recvTime: EpochMs): SnapshotResult {
     this.opts.log?.write(recvTime, `${this.src.snap} ${symbol}`, JSON.stringify(body));
+    this.opts.sink.advanceTo?.(recvTime);
     const sync = this.syncs.get(symbol);
     const inst = this.instruments.get(symbol);
     if (!sync || !inst || sync.synced) return 'ignored';
@@ -165,6 +174,7 @@ export class VenueProcessor {
   /** A connection carrying these symbols' depth opened or went down: their books start over. */
   onReset(symbols: readonly string[], state: 'syncing' | 'resyncing', recvTime: EpochMs): void {
     this.opts.log?.write(recvTime, `${this.src.reset} ${state}`, symbols.join(','));
+    this.opts.sink.advanceTo?.(recvTime);
     for (const symbol of symbols) {
       const sync = this.syncs.get(symbol);
       if (!sync) continue;
@@ -178,6 +188,7 @@ export class VenueProcessor {
   /** A REST open-interest answer (USD-M) arrived. Returns false when malformed. */
   onOpenInterest(symbol: string, body: unknown, recvTime: EpochMs): boolean {
     this.opts.log?.write(recvTime, `${this.src.oi} ${symbol}`, JSON.stringify(body));
+    this.opts.sink.advanceTo?.(recvTime);
     const v = (body ?? {}) as { openInterest?: unknown; time?: unknown };
     const oi = Number(v.openInterest);
     if (this.venue !== 'usdm' || !Number.isFinite(oi)) {
