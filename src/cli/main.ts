@@ -159,6 +159,55 @@ program
     await runReplayLogCli(dir, opts);
   });
 
+program
+  .command('fill-report')
+  .description('calibration: how often and how fast a resting order at the touch fills under each queue model, and market-order slippage by size (docs/fill-report.md)')
+  .argument('<files...>', 'recording files (.gz lines "<recv ns> <json>"); files of one venue:symbol are merged, one section per venue:symbol')
+  .option('--probe-every <ms>', 'market time between probe times', positiveNumber, 1000)
+  .option('--horizon <ms>', 'horizon for the resting probes: ms or with a unit (500ms, 10s, 1m); repeatable or a comma list (default 1s,10s,1m)', (v: string, prev?: string[]) => [...(prev ?? []), v])
+  .option('--sizes <list>', 'market order sizes in the quote asset, e.g. 1k,10k,50k,100k,500k (the default)')
+  .option('--queue-models <list>', 'queue models to compare (default: every form, e.g. risk-averse,prob-power:2,prob-log)')
+  .option('--probe-notional <quote>', 'size of each resting probe in the quote asset (default: the smallest order the venue accepts)', positiveNumber)
+  .option('--json', 'print the report as one JSON object', false)
+  .option('--log-level <level>', 'log level of the feed processing (stderr)', logLevel, 'warn')
+  .action(async (files: string[], opts: { probeEvery: number; horizon?: string[]; sizes?: string; queueModels?: string; probeNotional?: number; json: boolean; logLevel: string }) => {
+    const fr = await import('../engine/fill-report.js');
+    let options;
+    try {
+      options = {
+        probeEveryMs: opts.probeEvery,
+        horizonsMs: opts.horizon ? fr.parseDurationList('--horizon', opts.horizon) : undefined,
+        sizesQuote: opts.sizes !== undefined ? fr.parseAmountList('--sizes', opts.sizes) : undefined,
+        queueModels: opts.queueModels?.split(',').map((s) => s.trim()).filter(Boolean),
+        probeNotional: opts.probeNotional,
+        logger: pino({ level: opts.logLevel }, pino.destination(2)),
+      };
+    } catch (e) {
+      process.stderr.write(`papertape: ${(e as Error).message}\n`);
+      process.exit(2);
+    }
+    const report = await fr.runFillReport(files, options);
+    process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : fr.formatFillReport(report));
+  });
+
+program
+  .command('schedule')
+  .description('print the next Shabbat pause windows (Friday candle lighting to Saturday nightfall) for a location')
+  .option('--lat <deg>', 'latitude, north positive (with --lon and --tz; default Jerusalem 31.7683)')
+  .option('--lon <deg>', 'longitude, east positive (default Jerusalem 35.2137)')
+  .option('--tz <zone>', 'IANA time zone whose Friday and Saturday count (default Asia/Jerusalem)')
+  .option('--from <date>', 'first local date YYYY-MM-DD (default today)')
+  .option('--count <n>', 'number of windows', '10')
+  .option('--candle-minutes <m>', 'minutes before Friday sunset (default 18; Jerusalem custom 40, Israel 20)')
+  .option('--end-degrees <d>', 'end when the sun is this far below the horizon (default 8.5)')
+  .option('--end-minutes <m>', 'end this many minutes after Saturday sunset instead (e.g. 42, 50, 72)')
+  .option('--rounding <mode>', 'conservative (start down, end up to the minute), hebcal, or none', 'conservative')
+  .option('--json', 'print JSON', false)
+  .action(async (opts: { lat?: string; lon?: string; tz?: string; from?: string; count?: string; candleMinutes?: string; endDegrees?: string; endMinutes?: string; rounding?: string; json: boolean }) => {
+    const { runScheduleCli } = await import('./schedule.js');
+    runScheduleCli(opts);
+  });
+
 program.parseAsync(process.argv).catch((e: unknown) => {
   process.stderr.write(`papertape: ${(e as Error).message}\n`);
   process.exit(1);

@@ -60,6 +60,8 @@ interface Resting {
 
 interface Venue {
   inst: Instrument;
+  /** the queue model, for this instrument's lot size */
+  queue: QueueModel;
   impact: ImpactModel;
   resting: Resting[];
 }
@@ -90,7 +92,8 @@ export class PaperExchange {
     const key = instrumentKey(inst.venue, inst.symbol);
     let v = this.venues.get(key);
     if (!v) {
-      v = { inst, impact: this.opts.impact(inst), resting: [] };
+      const q = this.opts.queue;
+      v = { inst, queue: q.forLotSize ? q.forLotSize(10 ** -inst.qtyDecimals) : q, impact: this.opts.impact(inst), resting: [] };
       this.venues.set(key, v);
     }
     return v;
@@ -142,7 +145,7 @@ export class PaperExchange {
     const own = buy ? book.bids : book.asks;
     const levelQty = own.qtyAt(limit);
     const r: Resting = { spec, inst, filled, queue: { ahead: 0, tradedSinceDepth: 0 }, levelQty };
-    this.opts.queue.onNew(r.queue, levelQty);
+    v.queue.onNew(r.queue, levelQty);
     v.resting.push(r);
     this.byId.set(spec.id, r);
   }
@@ -176,7 +179,7 @@ export class PaperExchange {
       }
       const qty = (buy ? book.bids : book.asks).qtyAt(px);
       if (qty !== r.levelQty) {
-        this.opts.queue.onDepth(r.queue, r.levelQty, qty);
+        v.queue.onDepth(r.queue, r.levelQty, qty);
         r.levelQty = qty;
       }
     }
@@ -197,7 +200,7 @@ export class PaperExchange {
         // the aggressor traded through our price: our level was used up
         this.fillResting(v, r, leaves, now);
       } else if (priceUnits === px) {
-        this.opts.queue.onTrade(r.queue, qtyUnits);
+        v.queue.onTrade(r.queue, qtyUnits);
         // whole lots beyond the queue ahead trade against us; a fraction stays for the next trade
         const exec = Math.min(Math.floor(-r.queue.ahead + 1e-9), leaves);
         if (exec > 0) {

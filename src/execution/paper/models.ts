@@ -32,6 +32,11 @@ export interface QueueModel {
   onTrade(q: QueuePos, qty: number): void;
   /** The displayed quantity at the order's price changed from `prev` to `next` lots. */
   onDepth(q: QueuePos, prev: number, next: number): void;
+  /**
+   * The same model for an instrument whose lot is `lotSize` base units, when the model depends on the
+   * unit of quantity (log forms: ln(1 + x) must see base units, as in hftbacktest, not lots).
+   */
+  forLotSize?(lotSize: number): QueueModel;
 }
 
 // ---------------------------------------------------------------- latency

@@ -330,3 +330,34 @@ describe('queue model invariants (property)', () => {
     );
   });
 });
+
+describe('queue models and the unit of quantity', () => {
+  it('prob-log sees base units through forLotSize: the same book in BTC gives the same estimate for any lot size', () => {
+    // 2 BTC ahead, 1 BTC behind, 1 BTC canceled: the estimate must not depend on how a lot is defined
+    const run = (lotSize: number): number => {
+      const m = parseQueueModel('prob-log').forLotSize!(lotSize);
+      const q = { ahead: 0, tradedSinceDepth: 0 };
+      const lots = (btc: number) => btc / lotSize;
+      m.onNew(q, lots(2));
+      m.onDepth(q, lots(3), lots(2)); // the level was 3 BTC with us behind 2 of them (1 behind); 1 BTC left
+      return q.ahead * lotSize;
+    };
+    expect(run(1e-8)).toBeCloseTo(run(1e-3), 9);
+    expect(run(1e-3)).toBeCloseTo(run(1), 9);
+    // ln(1+1)/(ln(1+1)+ln(1+2)) = 0.387 of the decrease came from behind: 2 − (1 − 0.387) × 1 = 1.387 BTC ahead
+    expect(run(1)).toBeCloseTo(2 - (1 - Math.log(2) / (Math.log(2) + Math.log(3))), 9);
+  });
+
+  it('risk-averse and power forms need no scaling', () => {
+    expect(parseQueueModel('risk-averse').forLotSize).toBeUndefined();
+    const a = parseQueueModel('prob-power:2').forLotSize!(1e-8);
+    const q = { ahead: 0, tradedSinceDepth: 0 };
+    a.onNew(q, 200);
+    a.onDepth(q, 300, 200);
+    const b = parseQueueModel('prob-power:2');
+    const r = { ahead: 0, tradedSinceDepth: 0 };
+    b.onNew(r, 200);
+    b.onDepth(r, 300, 200);
+    expect(q.ahead).toBeCloseTo(r.ahead, 9);
+  });
+});

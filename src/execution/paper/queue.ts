@@ -103,10 +103,19 @@ export function log2Probability(): QueueProbability {
  *   where a trade left it if that was already negative.
  */
 export class ProbQueueModel implements QueueModel {
+  /**
+   * @param unit base units per lot: the probability function sees quantities in base units (BTC), so
+   *   unit-dependent forms (ln(1 + x)) behave the same whatever the instrument's lot size.
+   */
   constructor(
     readonly name: string,
     private readonly prob: QueueProbability,
+    private readonly unit = 1,
   ) {}
+
+  forLotSize(lotSize: number): QueueModel {
+    return new ProbQueueModel(this.name, this.prob, lotSize);
+  }
 
   onNew(q: QueuePos, levelQty: number): void {
     q.ahead = levelQty;
@@ -127,7 +136,8 @@ export class ProbQueueModel implements QueueModel {
       return;
     }
     const back = prev - front;
-    let p = this.prob(front > 0 ? front : 0, back > 0 ? back : 0);
+    const u = this.unit;
+    let p = this.prob(front > 0 ? front * u : 0, back > 0 ? back * u : 0);
     if (!Number.isFinite(p)) p = 1;
     else if (p < 0) p = 0;
     else if (p > 1) p = 1;
