@@ -1,9 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readLines, referenceBook, SPOT_FILES, USDM_BTC } from './support/data.js';
-import { getJson, listeningPort, papertape, waitFor, type Proc } from './support/procs.js';
+import { getJson } from './support/procs.js';
+import { replayedSession, type ReferenceBooks, type Session } from './support/session.js';
 
 /**
  * The whole path over the wire, as a user runs it: `papertape serve-replay` plays the real Binance
@@ -11,48 +8,19 @@ import { getJson, listeningPort, papertape, waitFor, type Proc } from './support
  * were Binance, keeps the books, trades on paper and answers on its API.
  */
 describe('end to end: serve-replay -> papertape run', () => {
-  let replay: Proc;
-  let engine: Proc;
+  let session: Session;
   let api: string;
-  let dir: string;
-  let spotRef: ReturnType<typeof referenceBook>;
-  let usdmRef: ReturnType<typeof referenceBook>;
+  let refs: ReferenceBooks;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'papertape-e2e-'));
-    const [a, b, u] = await Promise.all([readLines(SPOT_FILES[0]!), readLines(SPOT_FILES[1]!), readLines(USDM_BTC)]);
-    spotRef = referenceBook([...a, ...b], 'BTCUSDT', 'spot');
-    usdmRef = referenceBook(u, 'BTCUSDT', 'usdm');
-
-    replay = papertape(['serve-replay', ...SPOT_FILES, USDM_BTC, '--port', '0', '--speed', '40', '--start-delay', '1500']);
-    const port = await listeningPort(replay);
-    const ex = `127.0.0.1:${port}`;
-    engine = papertape(['run'], {
-      SYMBOLS: 'BTCUSDT',
-      PORT: '0',
-      DATA_DIR: dir,
-      LOG_LEVEL: 'info',
-      OBI_COOLDOWN_MS: '200',
-      BINANCE_SPOT_WS_URL: `ws://${ex}`,
-      BINANCE_SPOT_REST_URL: `http://${ex}`,
-      BINANCE_FUTURES_WS_URL: `ws://${ex}`,
-      BINANCE_FUTURES_REST_URL: `http://${ex}`,
-    });
-    api = await waitFor('the engine API', () => /"url":"(http:\/\/[^"]+)"/.exec(engine.stdout())?.[1]);
-    // wait for the end of the recording: the replay reports it has sent everything...
-    await waitFor('the replay to finish', async () => (await getJson(`http://${ex}/replay/status`)).body.finished === true, 60_000, 250);
-    // ...and the engine has applied the last diffs
-    await waitFor('the engine to catch up', async () => {
-      const [s, f] = await Promise.all([getJson(`${api}/book/BTCUSDT?depth=1`), getJson(`${api}/book/BTCUSDT?depth=1&venue=usdm`)]);
-      return s.body.lastUpdateId === spotRef.lastUpdateId && f.body.lastUpdateId === usdmRef.lastUpdateId;
-    }, 15_000);
+    // plays to the end of the recording: the replay has sent everything and the engine has applied the last diffs
+    ({ session, refs } = await replayedSession(['--speed', '40', '--start-delay', '1500'], { LOG_LEVEL: 'info', OBI_COOLDOWN_MS: '200' }));
+    api = session.api;
   }, 120_000);
 
   afterAll(async () => {
-    const code = await engine?.kill('SIGTERM');
-    await replay?.kill('SIGTERM');
+    const code = await session?.stop();
     expect(code).toBe(0); // graceful shutdown
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('keeps the spot BTCUSDT book equal to a book rebuilt directly from the files', async () => {
@@ -60,9 +28,9 @@ describe('end to end: serve-replay -> papertape run', () => {
     expect(status).toBe(200);
     expect(body.symbol).toBe('BTCUSDT');
     expect(body.state).toBe('synced');
-    expect(body.lastUpdateId).toBe(spotRef.lastUpdateId);
-    expect(body.bids).toEqual(spotRef.bids);
-    expect(body.asks).toEqual(spotRef.asks);
+    expect(body.lastUpdateId).toBe(refs.spot.lastUpdateId);
+    expect(body.bids).toEqual(refs.spot.bids);
+    expect(body.asks).toEqual(refs.spot.asks);
   });
 
   it('keeps the USD-M BTCUSDT book equal to the reference over the depth a 1000-level snapshot can know', async () => {
@@ -70,9 +38,9 @@ describe('end to end: serve-replay -> papertape run', () => {
     // time that never change afterwards cannot be known. The top 500 levels are exact.
     const { body } = await getJson(`${api}/book/BTCUSDT?depth=500&venue=usdm`);
     expect(body.state).toBe('synced');
-    expect(body.lastUpdateId).toBe(usdmRef.lastUpdateId);
-    expect(body.bids).toEqual(usdmRef.bids.slice(0, 500));
-    expect(body.asks).toEqual(usdmRef.asks.slice(0, 500));
+    expect(body.lastUpdateId).toBe(refs.usdm.lastUpdateId);
+    expect(body.bids).toEqual(refs.usdm.bids.slice(0, 500));
+    expect(body.asks).toEqual(refs.usdm.asks.slice(0, 500));
   });
 
   it('trades on paper and keeps /account consistent with its fills and trades', async () => {

@@ -1,16 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readLines, referenceBook, SPOT_FILES, USDM_BTC } from './support/data.js';
-import { getJson, listeningPort, papertape, waitFor, type Proc } from './support/procs.js';
-
-interface LogLine {
-  time: number;
-  msg: string;
-  venue?: string;
-  symbol?: string;
-}
+import { getJson, logLines, type LogLine } from './support/procs.js';
+import { replayedSession, type ReferenceBooks, type Session } from './support/session.js';
 
 /**
  * A dropped depth diff (serve-replay --drop-depth withholds one recorded diff, so the engine sees a
@@ -18,46 +8,19 @@ interface LogLine {
  * synced, and still end with the exact book.
  */
 describe('a dropped diff makes the engine resync', () => {
-  let replay: Proc;
-  let engine: Proc;
+  let session: Session;
   let api: string;
-  let dir: string;
   let logs: LogLine[];
-  let spotRef: ReturnType<typeof referenceBook>;
-  let usdmRef: ReturnType<typeof referenceBook>;
+  let refs: ReferenceBooks;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'papertape-resync-'));
-    const [a, b, u] = await Promise.all([readLines(SPOT_FILES[0]!), readLines(SPOT_FILES[1]!), readLines(USDM_BTC)]);
-    spotRef = referenceBook([...a, ...b], 'BTCUSDT', 'spot');
-    usdmRef = referenceBook(u, 'BTCUSDT', 'usdm');
-    replay = papertape([
-      'serve-replay', ...SPOT_FILES, USDM_BTC, '--port', '0', '--speed', '40', '--start-delay', '1500',
-      '--drop-depth', 'spot:BTCUSDT:1500', 'usdm:BTCUSDT:2500',
-    ]);
-    const ex = `127.0.0.1:${await listeningPort(replay)}`;
-    engine = papertape(['run'], {
-      SYMBOLS: 'BTCUSDT', PORT: '0', DATA_DIR: dir, OBI_COOLDOWN_MS: '0',
-      BINANCE_SPOT_WS_URL: `ws://${ex}`, BINANCE_SPOT_REST_URL: `http://${ex}`,
-      BINANCE_FUTURES_WS_URL: `ws://${ex}`, BINANCE_FUTURES_REST_URL: `http://${ex}`,
-    });
-    api = await waitFor('the engine API', () => /"url":"(http:\/\/[^"]+)"/.exec(engine.stdout())?.[1]);
-    await waitFor('the replay to finish', async () => (await getJson(`http://${ex}/replay/status`)).body.finished === true, 60_000, 250);
-    await waitFor('the engine to catch up', async () => {
-      const [s, f] = await Promise.all([getJson(`${api}/book/BTCUSDT?depth=1`), getJson(`${api}/book/BTCUSDT?depth=1&venue=usdm`)]);
-      return s.body.lastUpdateId === spotRef.lastUpdateId && f.body.lastUpdateId === usdmRef.lastUpdateId;
-    }, 15_000);
-    logs = engine
-      .stdout()
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as LogLine);
+    ({ session, refs } = await replayedSession(['--speed', '40', '--start-delay', '1500', '--drop-depth', 'spot:BTCUSDT:1500', 'usdm:BTCUSDT:2500'], { OBI_COOLDOWN_MS: '0' }));
+    api = session.api;
+    logs = logLines(session.engine);
   }, 120_000);
 
   afterAll(async () => {
-    await engine?.kill('SIGTERM');
-    await replay?.kill('SIGTERM');
-    rmSync(dir, { recursive: true, force: true });
+    await session?.stop();
   });
 
   it.each(['spot', 'usdm'])('detects the %s gap and resyncs', async (venue) => {
@@ -82,10 +45,10 @@ describe('a dropped diff makes the engine resync', () => {
 
   it('ends with the exact books', async () => {
     const spot = (await getJson(`${api}/book/BTCUSDT?depth=5000`)).body;
-    expect(spot.bids).toEqual(spotRef.bids);
-    expect(spot.asks).toEqual(spotRef.asks);
+    expect(spot.bids).toEqual(refs.spot.bids);
+    expect(spot.asks).toEqual(refs.spot.asks);
     const usdm = (await getJson(`${api}/book/BTCUSDT?depth=500&venue=usdm`)).body;
-    expect(usdm.bids).toEqual(usdmRef.bids.slice(0, 500));
-    expect(usdm.asks).toEqual(usdmRef.asks.slice(0, 500));
+    expect(usdm.bids).toEqual(refs.usdm.bids.slice(0, 500));
+    expect(usdm.asks).toEqual(refs.usdm.asks.slice(0, 500));
   });
 });

@@ -272,7 +272,7 @@ export class Engine implements FeedSink {
           this.lastTrade.set(key, { price, time: ev.eventTime });
           if (ev.venue === this.options.tradeVenue) this.stopTracker(key).onTrade(price, qtyToNumber(inst, ev.qtyUnits), ev.eventTime);
         }
-        if (this.exchange.restingCount(key) > 0) this.exchange.onTrade(key, ev.priceUnits, ev.qtyUnits, ev.buyerIsMaker, this.now);
+        if (this.exchange.restingCount(key) > 0) this.exchange.onTrade(key, ev.priceUnits, ev.qtyUnits, ev.buyerIsMaker, this.now, ev.eventTime);
         break;
       }
       case 'bookTicker':

@@ -324,7 +324,7 @@ class GroupRun {
   private onTrade(ev: TradeEvent): void {
     this.showing = 'trade';
     this.tradePrice = ev.priceUnits;
-    for (const ex of this.exchanges) ex.onTrade(this.key, ev.priceUnits, ev.qtyUnits, ev.buyerIsMaker, ev.recvTime);
+    for (const ex of this.exchanges) ex.onTrade(this.key, ev.priceUnits, ev.qtyUnits, ev.buyerIsMaker, ev.recvTime, ev.eventTime);
   }
 
   onBook(sync: DepthSync, t: EpochMs): void {

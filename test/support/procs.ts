@@ -63,3 +63,21 @@ export async function listeningPort(p: Proc): Promise<number> {
     return m ? Number(m[1]) : undefined;
   });
 }
+
+export interface LogLine {
+  time: number;
+  msg: string;
+  venue?: string;
+  symbol?: string;
+  [key: string]: unknown;
+}
+
+/** The JSON (pino) log lines a child printed on stdout so far (complete lines only). */
+export function logLines(p: Proc): LogLine[] {
+  return p
+    .stdout()
+    .split('\n')
+    .slice(0, -1)
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as LogLine);
+}

@@ -381,6 +381,57 @@ describe('queue models on level decreases', () => {
   });
 });
 
+describe('trades and depth on separate streams', () => {
+  /**
+   * A buy of 5 lots joins at P behind 10 (the book's event time is 0). A sell trade of 4 at P happens at
+   * exchange time 10; the depth update that already includes it (10 -> 6, event time 20) arrives first,
+   * the trade message after it. Counting both would leave 6 - 4 = 2 ahead; the order must end with 6
+   * ahead, as if the trade had come first, under every model.
+   */
+  it.each(['risk-averse', 'prob-power:2', 'prob-log'])('%s: a trade that arrives after the depth update which included it counts once', (model) => {
+    const sync = standardBook();
+    const { ex, reports } = harness({ queue: model });
+    ex.place(limit('q', 'BUY', 5, P), INST, sync.book, 0);
+    applyDiff(sync, [[P, 6]], [], 20);
+    ex.onBook(KEY, sync.book, 20);
+    ex.onTrade(KEY, P, 4, true, 21, 10); // late: exchange time 10 < 20
+    ex.onTrade(KEY, P, 6, true, 30, 30); // 6 more: ahead 0, nothing fills yet
+    expect(reports.filter((r) => r.kind === 'fill')).toEqual([]);
+    ex.onTrade(KEY, P, 2, true, 31, 31);
+    expect(reports.filter((r) => r.kind === 'fill')).toEqual([fill('q', P, 2, 3, 'maker', 31)]);
+  });
+
+  it('arrival order does not matter: trade then depth gives the same queue as depth then trade', () => {
+    const runOrder = (tradeFirst: boolean): ExchangeReport[] => {
+      const sync = standardBook();
+      const { ex, reports } = harness({ queue: 'prob-power:3' });
+      ex.place(limit('q', 'BUY', 5, P), INST, sync.book, 0);
+      applyDiff(sync, [[P, 20]], [], 5); // 10 more join behind
+      ex.onBook(KEY, sync.book, 5);
+      if (tradeFirst) ex.onTrade(KEY, P, 4, true, 9, 9);
+      applyDiff(sync, [[P, 13]], [], 20); // the trade of 4 and 3 lots canceled
+      ex.onBook(KEY, sync.book, 20);
+      if (!tradeFirst) ex.onTrade(KEY, P, 4, true, 21, 9);
+      ex.onTrade(KEY, P, 8, true, 40, 40);
+      return reports.filter((r) => r.kind === 'fill');
+    };
+    const a = runOrder(true);
+    expect(a.length).toBeGreaterThan(0);
+    expect(runOrder(false)).toEqual(a);
+  });
+
+  it('a trade older than the book the order joined does not advance it', () => {
+    const sync = standardBook();
+    applyDiff(sync, [[P, 10]], [], 50); // the order will join a book of event time 50
+    const { ex, reports } = harness({ queue: 'risk-averse' });
+    ex.place(limit('q', 'BUY', 5, P), INST, sync.book, 51);
+    ex.onTrade(KEY, P, 12, true, 52, 45); // happened before: already out of the 10 we queue behind
+    expect(reports.filter((r) => r.kind === 'fill')).toEqual([]);
+    ex.onTrade(KEY, P, 12, true, 53, 53); // a new one uses up the 10 ahead and fills 2
+    expect(reports.filter((r) => r.kind === 'fill')).toEqual([fill('q', P, 2, 3, 'maker', 53)]);
+  });
+});
+
 describe('fractional queue position (prob model)', () => {
   it('only whole lots fill; the fraction stays for the next trade', () => {
     // as above under prob-power:2: ahead 5.2 after the cancellations

@@ -56,6 +56,14 @@ interface Resting {
   readonly queue: QueuePos;
   /** displayed quantity at the order's price last time we looked */
   levelQty: number;
+  /**
+   * The last change of the level, and the queue just before it: a trade that arrives after a depth update
+   * which already included it (separate streams) is replayed as if it had come first. Invalid once the
+   * queue moved otherwise (a later trade, a fill).
+   */
+  /** exchange time of the book the order joined */
+  readonly joined: EpochMs;
+  readonly last: { valid: boolean; ahead: number; traded: number; prev: number; next: number; time: EpochMs; prevTime: EpochMs };
 }
 
 interface Venue {
@@ -144,7 +152,10 @@ export class PaperExchange {
     }
     const own = buy ? book.bids : book.asks;
     const levelQty = own.qtyAt(limit);
-    const r: Resting = { spec, inst, filled, queue: { ahead: 0, tradedSinceDepth: 0 }, levelQty };
+    const r: Resting = {
+      spec, inst, filled, queue: { ahead: 0, tradedSinceDepth: 0 }, levelQty, joined: book.lastEventTime,
+      last: { valid: false, ahead: 0, traded: 0, prev: 0, next: 0, time: book.lastEventTime, prevTime: -Infinity },
+    };
     v.queue.onNew(r.queue, levelQty);
     v.resting.push(r);
     this.byId.set(spec.id, r);
@@ -179,32 +190,58 @@ export class PaperExchange {
       }
       const qty = (buy ? book.bids : book.asks).qtyAt(px);
       if (qty !== r.levelQty) {
+        const l = r.last;
+        l.valid = true;
+        l.ahead = r.queue.ahead;
+        l.traded = r.queue.tradedSinceDepth;
+        l.prev = r.levelQty;
+        l.next = qty;
+        l.prevTime = l.time;
+        l.time = book.lastEventTime;
         v.queue.onDepth(r.queue, r.levelQty, qty);
         r.levelQty = qty;
       }
     }
   }
 
-  /** A trade printed on the instrument: `buyerIsMaker` means the aggressor sold. */
-  onTrade(key: InstrumentKey, priceUnits: number, qtyUnits: number, buyerIsMaker: boolean, now: EpochMs): void {
+  /**
+   * A trade printed on the instrument: `buyerIsMaker` means the aggressor sold. `eventTime` is the
+   * exchange's time of the trade: a trade older than the last depth change of the order's level was
+   * already part of that change (trades and depth come on separate streams), so the change is replayed
+   * with the trade first instead of counting the same volume twice; a trade older than the book the order
+   * joined is ignored (the order queued behind what was left after it). Without a time, a trade is new.
+   */
+  onTrade(key: InstrumentKey, priceUnits: number, qtyUnits: number, buyerIsMaker: boolean, now: EpochMs, eventTime = Infinity): void {
     const v = this.venues.get(key);
     if (!v || v.resting.length === 0) return;
     for (let i = v.resting.length - 1; i >= 0; i--) {
       const r = v.resting[i]!;
       const buy = r.spec.side === 'BUY';
-      // only an aggressor on the other side can reach a resting order
-      if (buy !== buyerIsMaker) continue;
+      // only an aggressor on the other side can reach a resting order, and only after the order joined
+      if (buy !== buyerIsMaker || eventTime <= r.joined) continue;
       const px = r.spec.priceUnits;
       const leaves = r.spec.qtyUnits - r.filled;
       if (buy ? priceUnits < px : priceUnits > px) {
         // the aggressor traded through our price: our level was used up
         this.fillResting(v, r, leaves, now);
       } else if (priceUnits === px) {
-        v.queue.onTrade(r.queue, qtyUnits);
+        const l = r.last;
+        if (l.valid && eventTime <= l.time && eventTime > l.prevTime) {
+          r.queue.ahead = l.ahead;
+          r.queue.tradedSinceDepth = l.traded;
+          v.queue.onTrade(r.queue, qtyUnits);
+          l.ahead = r.queue.ahead;
+          l.traded = r.queue.tradedSinceDepth;
+          v.queue.onDepth(r.queue, l.prev, l.next);
+        } else {
+          l.valid = false;
+          v.queue.onTrade(r.queue, qtyUnits);
+        }
         // whole lots beyond the queue ahead trade against us; a fraction stays for the next trade
         const exec = Math.min(Math.floor(-r.queue.ahead + 1e-9), leaves);
         if (exec > 0) {
           r.queue.ahead += exec;
+          r.last.valid = false;
           this.fillResting(v, r, exec, now);
         }
       }

@@ -2,6 +2,7 @@
  * CLI adapter for `papertape record --symbols A,B --out DIR [--futures]`: records live Binance
  * market data until SIGINT/SIGTERM (or the abort signal), printing a progress line to stderr every second.
  */
+import { progressUntilStopped, stderrLogger, type CliIo } from '../../cli/signals.js';
 import { startRecorder, type RecorderProgress } from './recorder.js';
 
 export interface RecordCliOptions {
@@ -20,12 +21,7 @@ export interface RecordCliOptions {
   verbose?: boolean;
 }
 
-export interface RecordCliIo {
-  stdout?: { write(s: string): unknown };
-  stderr?: { write(s: string): unknown };
-  signal?: AbortSignal;
-  progressMs?: number;
-}
+export type RecordCliIo = CliIo;
 
 export const BINANCE_DEFAULTS = {
   spotWsUrl: 'wss://stream.binance.com:9443',
@@ -68,26 +64,10 @@ export async function runRecord(opts: RecordCliOptions, io: RecordCliIo = {}): P
     spotRestUrl: opts.spotRestUrl ?? BINANCE_DEFAULTS.spotRestUrl,
     futuresWsUrl: opts.futuresWsUrl ?? BINANCE_DEFAULTS.futuresWsUrl,
     futuresRestUrl: opts.futuresRestUrl ?? BINANCE_DEFAULTS.futuresRestUrl,
-    logger: {
-      info: (o, msg) => {
-        if (verbose) err.write(`info: ${msg ?? ''} ${JSON.stringify(o)}\n`);
-      },
-      warn: (o, msg) => err.write(`warn: ${msg ?? ''} ${JSON.stringify(o)}\n`),
-    },
+    logger: stderrLogger(err, verbose),
   });
   out.write(`record ${symbols.map((s) => s.toUpperCase()).join(',')} -> ${outDir}${opts.futures ? ' (spot + usdm futures)' : ''}\n`);
-  const ticker = setInterval(() => err.write(`${formatRecordProgress(rec.progress())}\n`), io.progressMs ?? 1000);
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-    io.signal?.addEventListener('abort', stop, { once: true });
-    if (io.signal?.aborted) stop();
-  }).finally(() => clearInterval(ticker));
+  await progressUntilStopped(err, () => formatRecordProgress(rec.progress()), io.progressMs ?? 1000, { signal: io.signal });
   await rec.stop();
   const p = rec.progress();
   err.write(`${formatRecordProgress(p)}\n`);

@@ -3,7 +3,8 @@
  * [--start immediately|first-subscription]`: starts the replay server, prints its URLs, prints a
  * progress line to stderr every second, and runs until SIGINT/SIGTERM (or the abort signal).
  */
-import { startReplayServer, type ReplayLogger, type ReplayStatus, type Venue } from './server.js';
+import { progressUntilStopped, stderrLogger, type CliIo } from '../../cli/signals.js';
+import { startReplayServer, type ReplayStatus, type Venue } from './server.js';
 
 export interface ServeReplayCliOptions {
   files: string[];
@@ -25,14 +26,7 @@ export interface ServeReplayCliOptions {
   verbose?: boolean;
 }
 
-export interface CliIo {
-  stdout?: { write(s: string): unknown };
-  stderr?: { write(s: string): unknown };
-  /** stops like SIGINT */
-  signal?: AbortSignal;
-  /** progress interval, default 1000 ms */
-  progressMs?: number;
-}
+export type { CliIo };
 
 export function parseSpeed(v: number | string | undefined): number {
   if (v === undefined) return 1;
@@ -49,16 +43,6 @@ function parseDrop(d: string | { symbol: string; venue: Venue; index: number }):
   const m = /^(spot|usdm):([A-Za-z0-9]+):(\d+)$/.exec(d.trim());
   if (!m) throw new Error(`invalid drop-depth ${d} (expected venue:SYMBOL:index)`);
   return { venue: m[1] as Venue, symbol: m[2]!.toUpperCase(), index: Number(m[3]) };
-}
-
-export function stderrLogger(err: { write(s: string): unknown }, verbose: boolean): ReplayLogger {
-  const fmt = (level: string, o: object, msg?: string) => `${level}: ${msg ?? ''} ${JSON.stringify(o)}\n`;
-  return {
-    info: (o, msg) => {
-      if (verbose) err.write(fmt('info', o, msg));
-    },
-    warn: (o, msg) => err.write(fmt('warn', o, msg)),
-  };
 }
 
 export function formatReplayProgress(s: ReplayStatus): string {
@@ -98,19 +82,10 @@ export async function runServeReplay(opts: ServeReplayCliOptions, io: CliIo = {}
     );
   out.write(`  ${st.total} messages, speed ${parseSpeed(opts.speed)}, start ${startOn}\n`);
 
-  const ticker = setInterval(() => err.write(`${formatReplayProgress(server.status())}\n`), io.progressMs ?? 1000);
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-    io.signal?.addEventListener('abort', stop, { once: true });
-    if (io.signal?.aborted) stop();
-    if (opts.exitWhenDone) void server.done.then(stop);
-  }).finally(() => clearInterval(ticker));
+  await progressUntilStopped(err, () => formatReplayProgress(server.status()), io.progressMs ?? 1000, {
+    signal: io.signal,
+    done: opts.exitWhenDone ? server.done : undefined,
+  });
   err.write(`${formatReplayProgress(server.status())}\n`);
   await server.close();
 }
