@@ -31,16 +31,21 @@ describe('a dropped diff makes the engine resync', () => {
     expect(logs.filter((l) => l.venue === venue && l.msg === 'depth sequence gap: resyncing')).toHaveLength(1);
   });
 
-  it('sends no order between the spot gap and the resync', () => {
+  it('sends no order between the spot gap and the resync', async () => {
     const gap = logs.findIndex((l) => l.venue === 'spot' && l.msg === 'depth sequence gap: resyncing');
     const synced = logs.findIndex((l, i) => i > gap && l.venue === 'spot' && l.msg === 'book synced');
     expect(gap).toBeGreaterThan(0);
     expect(synced).toBeGreaterThan(gap);
-    const orders = logs.filter((l) => l.msg === 'paper order');
+    // the engine's own times (receive times) of the gap and of the resync, and of every order decision
+    const gapAt = logs[gap]!['recvTime'] as number;
+    const syncedAt = logs[synced]!['recvTime'] as number;
+    expect(syncedAt).toBeGreaterThan(gapAt);
+    const orders = (await getJson(`${api}/orders?limit=10000`)).body.orders as { createdAt: number; venue: string }[];
     expect(orders.length).toBeGreaterThan(0);
-    // orders happen before and after the outage, none inside it
-    expect(logs.slice(gap, synced).filter((l) => l.msg === 'paper order')).toEqual([]);
-    expect(logs.slice(synced).some((l) => l.msg === 'paper order')).toBe(true);
+    // orders are decided before and after the outage, none inside it
+    expect(orders.filter((o) => o.createdAt >= gapAt && o.createdAt < syncedAt)).toEqual([]);
+    expect(orders.some((o) => o.createdAt < gapAt)).toBe(true);
+    expect(orders.some((o) => o.createdAt >= syncedAt)).toBe(true);
   });
 
   it('ends with the exact books', async () => {

@@ -125,7 +125,7 @@ export class VenueProcessor {
     const outcome = sync.onDiff(ev);
     if (outcome === 'applied') this.opts.sink.onBook(sync, recvTime);
     else if (outcome === 'gap') {
-      this.opts.logger.warn({ venue: this.venue, symbol: ev.symbol, U: ev.firstId, u: ev.lastId, pu: ev.prevLastId }, 'depth sequence gap: resyncing');
+      this.opts.logger.warn({ venue: this.venue, symbol: ev.symbol, U: ev.firstId, u: ev.lastId, pu: ev.prevLastId, recvTime }, 'depth sequence gap: resyncing');
       this.opts.sink.onBookState(sync, recvTime);
       this.opts.onNeedSnapshot?.(sync.symbol);
     } else if (outcome === 'buffered') {
@@ -162,7 +162,7 @@ export class VenueProcessor {
   private applySnapshot(sync: DepthSync, snap: DepthSnapshot, recvTime: EpochMs): 'synced' | 'too_old' | 'gap' {
     const outcome = sync.onSnapshot(snap, recvTime);
     if (outcome === 'synced') {
-      this.opts.logger.info({ venue: this.venue, symbol: sync.symbol, lastUpdateId: sync.book.lastUpdateId }, 'book synced');
+      this.opts.logger.info({ venue: this.venue, symbol: sync.symbol, lastUpdateId: sync.book.lastUpdateId, recvTime }, 'book synced');
       this.opts.sink.onBookState(sync, recvTime);
     } else {
       this.opts.logger.info({ venue: this.venue, symbol: sync.symbol, outcome, snapshotId: snap.lastUpdateId }, 'snapshot does not fit the stream; another is needed');
