@@ -11,6 +11,8 @@ import { getJson, listeningPort, papertape, waitFor } from './support/procs.js';
  * random latency jitter so the queue models, cancels and the seeded generator all matter), then
  * `papertape replay-log` of its event log. Orders and fills must be identical, field by field.
  */
+const TOKEN = 'replay-log-test-token-0123';
+
 describe('live session -> replay-log', () => {
   let dir: string;
   let sessionDir: string;
@@ -32,12 +34,23 @@ describe('live session -> replay-log', () => {
         OBI_ORDER_TTL_MS: '3000',
         LATENCY_JITTER_MS: '5',
         WARMUP_SECONDS: '0',
+        SHABBAT_PAUSE: 'false',
+        API_TOKEN: TOKEN,
         BINANCE_SPOT_WS_URL: `ws://${ex}`,
         BINANCE_SPOT_REST_URL: `http://${ex}`,
         BINANCE_FUTURES_WS_URL: `ws://${ex}`,
         BINANCE_FUTURES_REST_URL: `http://${ex}`,
       });
       const api = await waitFor('the engine API', () => /"url":"(http:\/\/[^"]+)"/.exec(engine.stdout())?.[1]);
+      // an operator pauses and resumes mid-session: commands are inputs too, and the replay must apply them
+      await waitFor('some orders', async () => (await getJson(`${api}/orders?limit=5`)).body.orders.length >= 3, 30_000);
+      const control = async (path: string) => {
+        const res = await fetch(`${api}${path}`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } });
+        expect(res.status).toBe(200);
+      };
+      await control('/pause');
+      await waitFor('a paused strategy order', async () => ((await getJson(`${api}/risk/denials`)).body.counts.paused ?? 0) > 0, 20_000);
+      await control('/resume');
       await waitFor('the replay to finish', async () => (await getJson(`http://${ex}/replay/status`)).body.finished === true, 60_000, 250);
       // let the last messages and the in-flight reports land, then stop the way a user does
       await waitFor('the engine to be idle', async () => (await getJson(`${api}/status`)).body.execution.inFlight === 0, 10_000);
@@ -79,6 +92,8 @@ describe('live session -> replay-log', () => {
     expect(read(replayDb, ordersSql)).toEqual(liveOrders);
     expect(read(replayDb, fillsSql)).toEqual(liveFills);
     expect(read(replayDb, 'SELECT * FROM trades ORDER BY id')).toEqual(read(liveDb, 'SELECT * FROM trades ORDER BY id'));
-    expect(read(replayDb, 'SELECT time, check_name, reason FROM risk_denials ORDER BY id')).toEqual(read(liveDb, 'SELECT time, check_name, reason FROM risk_denials ORDER BY id'));
+    const denials = read(liveDb, 'SELECT time, check_name, reason FROM risk_denials ORDER BY id') as { check_name: string }[];
+    expect(denials.some((d) => d.check_name === 'paused')).toBe(true);
+    expect(read(replayDb, 'SELECT time, check_name, reason FROM risk_denials ORDER BY id')).toEqual(denials);
   }, 60_000);
 });

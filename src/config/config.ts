@@ -3,6 +3,7 @@ import { parse as parseDotenv } from 'dotenv';
 import { z } from 'zod';
 import { parseFeeOverrides } from '../execution/paper/fees.js';
 import { parseQueueModel, QUEUE_MODEL_FORMS } from '../execution/paper/queue.js';
+import { isValidTimeZone } from '../risk/schedule.js';
 import { OBI_ORDER_TYPES } from '../strategy/obi/obi.js';
 
 /**
@@ -75,6 +76,13 @@ export const VARIABLES = {
   RISK_ATR_BAR_MS: { schema: num(1000, 86_400_000, { int: true }), default: '60000', doc: 'Bar length of the ATR (bars built from trades)' },
   RISK_ATR_PERIOD: { schema: num(1, 1000, { int: true }), default: '14', doc: 'ATR window, in bars (Wilder smoothing)' },
   RISK_MAX_FUNDING_RATE: { schema: num(0, 1), default: '0.001', doc: 'Funding caution: |funding rate| above this blocks new positions on the side that pays it' },
+  SHABBAT_PAUSE: { schema: bool, default: 'true', doc: 'Pause strategies over Shabbat (Friday candle lighting to Saturday nightfall at SHABBAT_LAT/LON); open orders are canceled' },
+  SHABBAT_LAT: { schema: num(-90, 90), default: '31.7683', doc: 'Shabbat location latitude, degrees north (default Jerusalem)' },
+  SHABBAT_LON: { schema: num(-180, 180), default: '35.2137', doc: 'Shabbat location longitude, degrees east' },
+  SHABBAT_TZ: { schema: z.string().trim().refine(isValidTimeZone, { message: 'expected an IANA time zone like Asia/Jerusalem' }), default: 'Asia/Jerusalem', doc: 'Shabbat location time zone (IANA)' },
+  SHABBAT_CANDLE_MINUTES: { schema: num(0, 120, { int: true }), default: '18', doc: 'The pause starts this many minutes before Friday sunset (candle lighting)' },
+  SHABBAT_END: { schema: z.string().trim().regex(/^(degrees:\d+(\.\d+)?|minutes:\d+)$/, 'expected degrees:D or minutes:M'), default: 'degrees:8.5', doc: 'Saturday nightfall: sun D degrees below the horizon, or M minutes after sunset' },
+  SHABBAT_FLATTEN: { schema: bool, default: 'false', doc: 'Flatten positions when the Shabbat pause begins (else they are held)' },
   WARMUP_SECONDS: { schema: num(0, 86_400, { int: true }), default: '300', doc: 'No new positions for this long after start (0 = off) ...' },
   WARMUP_POINTS: { schema: num(0, 1e9, { int: true }), default: '100', doc: '... and until this many book updates of the symbol (0 = off)' },
   RISK_PRICE_BAND: { schema: num(0, 1, { exclusiveMin: true }), default: '0.01', doc: 'Order price must be within this fraction of the mid' },

@@ -309,7 +309,6 @@ export class Engine implements FeedSink {
     this.options.inputLog?.write(now, 'tick', '');
     this.counters.ticks++;
     this.advance(now);
-    this.followSchedule();
     this.sampleEquity(false);
   }
 
@@ -433,6 +432,7 @@ export class Engine implements FeedSink {
       this.run(action);
     }
     if (t > this.now) this.now = t;
+    if (this.options.schedule) this.followSchedule();
   }
 
   private run(a: Action): void {

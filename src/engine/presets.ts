@@ -12,6 +12,7 @@ import { ObiStrategy } from '../strategy/obi/obi.js';
 import type { Strategy } from '../strategy/strategy.js';
 import { VERSION } from '../version.js';
 import type { RiskControlState } from '../risk/gateway.js';
+import { ShabbatSchedule, type NightfallRule } from '../risk/schedule.js';
 import { Engine, type ExchangeModels, type TradingSchedule } from './engine.js';
 
 /** The paper exchange's models as the configuration chooses them; every random draw comes from `rng`. */
@@ -36,6 +37,35 @@ export function buildModels(config: Config, rng: Rng): ExchangeModels {
     fees,
     latency,
     impact: () => (recovery > 0 ? new RecoveringImpact(recovery, shape) : new NoImpact()),
+  };
+}
+
+/** The Shabbat end rule of SHABBAT_END ('degrees:8.5' or 'minutes:72'). */
+export function shabbatEnd(text: string): NightfallRule {
+  const [kind, value] = text.split(':');
+  return kind === 'minutes' ? { kind: 'minutes', minutes: Number(value) } : { kind: 'degrees', degrees: Number(value) };
+}
+
+/** The trading schedule as configured (null when SHABBAT_PAUSE is off). */
+export function buildSchedule(config: Config): TradingSchedule | null {
+  if (!config.SHABBAT_PAUSE) return null;
+  const shabbat = new ShabbatSchedule({
+    lat: config.SHABBAT_LAT,
+    lon: config.SHABBAT_LON,
+    tz: config.SHABBAT_TZ,
+    candleMinutes: config.SHABBAT_CANDLE_MINUTES,
+    end: shabbatEnd(config.SHABBAT_END),
+  });
+  return {
+    flattenOnPause: config.SHABBAT_FLATTEN,
+    pauseAt(t) {
+      const w = shabbat.windowAt(t);
+      return w ? { reason: `Shabbat until ${w.endIso}`, until: w.end } : null;
+    },
+    describe(t) {
+      const w = shabbat.windowAt(t) ?? shabbat.nextWindow(t);
+      return { shabbat: { rule: shabbat.describe(), nextPause: w.startIso, nextResume: w.endIso, ...(w.fallback ? { fallback: w.fallback } : {}) } };
+    },
   };
 }
 
@@ -91,6 +121,6 @@ export function createEngine(s: SessionSpec): Engine {
     inputLog: s.inputLog ?? null,
     logOrders: s.logOrders ?? false,
     controls: s.controls ?? null,
-    schedule: s.schedule ?? null,
+    schedule: s.schedule !== undefined ? s.schedule : buildSchedule(s.config),
   });
 }

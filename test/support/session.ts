@@ -47,6 +47,8 @@ export async function startSession(opts: SessionOptions): Promise<Session> {
       // (15 min) would stop the trading these tests look at.
       WARMUP_SECONDS: '0',
       RISK_LOSS_STREAK: '0',
+      // these runs happen at wall-clock time: a CI run on a Friday evening must not pause for Shabbat
+      SHABBAT_PAUSE: 'false',
       BINANCE_SPOT_WS_URL: `ws://${exchange}`,
       BINANCE_SPOT_REST_URL: `http://${exchange}`,
       BINANCE_FUTURES_WS_URL: `ws://${exchange}`,
