@@ -144,6 +144,8 @@ export class Engine implements FeedSink {
   /** the schedule's pause in force, if any */
   private schedulePause: { reason: string; until: EpochMs } | null = null;
   private lastControlJson = '';
+  /** a kill with flatten is in force: fills of orders still in flight are closed out too */
+  private flattening = false;
   now: EpochMs;
 
   constructor(private readonly options: EngineOptions) {
@@ -315,7 +317,7 @@ export class Engine implements FeedSink {
   // ---- controls, schedule, stops ----
 
   /** An operator's command, applied at once (it is an input: written to the event log). */
-  control(c: ControlCommand, recvTime: EpochMs): { ok: true; state: RiskControlState; canceled?: number; flattening?: number } {
+  control(c: ControlCommand, recvTime: EpochMs): { ok: true; at: EpochMs; state: RiskControlState; canceled?: number; flattening?: number } {
     this.options.inputLog?.write(recvTime, 'control', JSON.stringify(c));
     this.advance(recvTime);
     let canceled: number | undefined;
@@ -324,13 +326,17 @@ export class Engine implements FeedSink {
       case 'kill':
         this.gateway.halt(c.reason);
         canceled = this.cancelAll();
-        if (c.flatten) flattening = this.flattenAll('flatten', `kill switch: ${c.reason}`);
+        if (c.flatten) {
+          this.flattening = true;
+          flattening = this.flattenAll('flatten', `kill switch: ${c.reason}`);
+        }
         break;
       case 'pause':
         this.gateway.pause(c.reason);
         break;
       case 'resume':
         this.gateway.resume();
+        this.flattening = false;
         break;
       case 'reset-breaker':
         this.gateway.resetBreaker(this.equity());
@@ -340,23 +346,28 @@ export class Engine implements FeedSink {
     }
     this.options.logger.warn({ control: c, state: this.gateway.controlState() }, 'control command');
     this.persistControls();
-    return { ok: true, state: this.gateway.controlState(), ...(canceled !== undefined ? { canceled } : {}), ...(flattening !== undefined ? { flattening } : {}) };
+    return { ok: true, at: this.now, state: this.gateway.controlState(), ...(canceled !== undefined ? { canceled } : {}), ...(flattening !== undefined ? { flattening } : {}) };
   }
 
-  /** Sends a closing market order for every open position (purpose 'flatten' or 'stop'); returns how many. */
+  /**
+   * Sends a closing market order for every open position that has none working yet (purpose 'flatten'
+   * or 'stop'); returns how many it sent.
+   */
   flattenAll(purpose: 'flatten' | 'stop', reason: string): number {
     let n = 0;
-    for (const p of this.portfolio.positions()) {
-      if (p.qty === 0) continue;
-      const inst = this.instruments.get(instrumentKey(p.venue, p.symbol));
-      if (!inst) continue;
-      const units = Math.round(Math.abs(p.qty) * 10 ** inst.qtyDecimals);
-      const qtyUnits = units - (units % inst.stepUnits);
-      if (qtyUnits <= 0) continue;
-      const order = this.submit({ venue: p.venue, symbol: p.symbol, side: p.qty > 0 ? 'SELL' : 'BUY', type: 'MARKET', qtyUnits, strategy: 'risk', reason, purpose, createdAt: this.now });
-      if (order) n++;
-    }
+    for (const p of this.portfolio.positions()) if (this.flatten(p.venue, p.symbol, purpose, reason)) n++;
     return n;
+  }
+
+  private flatten(venue: Venue, symbol: string, purpose: 'flatten' | 'stop', reason: string): boolean {
+    const p = this.portfolio.position(venue, symbol);
+    const inst = this.instruments.get(instrumentKey(venue, symbol));
+    if (!p || p.qty === 0 || !inst) return false;
+    for (const w of this.working.values()) if (w.order.venue === venue && w.order.symbol === symbol && w.order.strategy === 'risk') return false;
+    const units = Math.round(Math.abs(p.qty) * 10 ** inst.qtyDecimals);
+    const qtyUnits = units - (units % inst.stepUnits);
+    if (qtyUnits <= 0) return false;
+    return this.submit({ venue, symbol, side: p.qty > 0 ? 'SELL' : 'BUY', type: 'MARKET', qtyUnits, strategy: 'risk', reason, purpose, createdAt: this.now }) !== null;
   }
 
   private stopTracker(key: InstrumentKey): StopTracker {
@@ -663,6 +674,8 @@ export class Engine implements FeedSink {
         assertNeverReport(r);
     }
     if (isTerminal(order.status)) this.working.delete(order.id);
+    // after a kill with flatten, whatever was still in flight and filled is closed out as well
+    if (this.flattening && (r.kind === 'fill' || isTerminal(order.status))) this.flatten(order.venue, order.symbol, 'flatten', 'kill switch: closing a fill that was in flight');
     if (r.kind !== 'fill' && r.kind !== 'cancel_rejected') this.options.store.upsertOrder(this.options.sessionId, order);
     if (this.options.logOrders && (isTerminal(order.status) || r.kind === 'fill')) {
       this.options.logger.info(
