@@ -30,7 +30,7 @@ const silent = { info() {}, warn() {}, error() {} };
  */
 export async function benchBacktest(rounds = 5): Promise<BacktestBenchResult> {
   const file = resolve(sharedData(), 'binance/usdm/btcusdt_20240808.gz');
-  const vars = { QUEUE_MODEL: 'prob-power:3', OBI_ORDER_TYPE: 'post-only', OBI_COOLDOWN_MS: '500', LATENCY_MODEL: 'volatility' };
+  const vars = { QUEUE_MODEL: 'prob-power:3', OBI_ORDER_TYPE: 'post-only', OBI_COOLDOWN_MS: '500', LATENCY_MODEL: 'volatility', WARMUP_SECONDS: '0' };
   const config = loadConfig(vars);
   const dir = mkdtempSync(join(tmpdir(), 'papertape-bench-'));
   const runs: OfflineSummary[] = [];

@@ -247,7 +247,7 @@ export interface FeedLatencySummary {
  * Measures the market-data feed's latency from the data itself: receive time (local clock) minus the
  * exchange's event time, per message.
  *
- * Samples are recorded in whole microseconds (rounded) in an HdrHistogram (packed storage, 3
+ * Samples are recorded in whole microseconds (rounded) in an HdrHistogram (32-bit counts: the packed form costs ~0.5 µs per sample on the hot path; 3
  * significant digits: values up to 2.047 ms are exact to the microsecond, larger ones within 0.1%).
  * `summary()` reports in ms: percentiles from the histogram (the highest value equivalent to the
  * bucket, HdrHistogram's convention), `max` and `mean` exactly from the raw samples. Negative
@@ -261,7 +261,7 @@ export class FeedLatency {
   private maxUs = 0;
 
   constructor() {
-    const spec = { bitBucketSize: 'packed', numberOfSignificantValueDigits: 3, lowestDiscernibleValue: 1, autoResize: true } as const;
+    const spec = { bitBucketSize: 32, numberOfSignificantValueDigits: 3, lowestDiscernibleValue: 1, autoResize: true } as const;
     this.histogram = build(spec);
     this.behind = build(spec);
   }
