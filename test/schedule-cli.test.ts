@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { papertape } from './support/procs.js';
+import type { ScheduleWindowJson } from '../src/cli/schedule.js';
 
 /** Runs `papertape schedule ...` (the built CLI) to the end. */
 async function schedule(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -8,17 +9,7 @@ async function schedule(args: string[]): Promise<{ code: number | null; stdout: 
   return { code, stdout: p.stdout(), stderr: p.stderr() };
 }
 
-interface WindowJson {
-  friday: string;
-  start: string;
-  end: string;
-  startWeekday: string;
-  endWeekday: string;
-  startMs: number;
-  endMs: number;
-  durationMinutes: number;
-  fallback?: string;
-}
+type WindowJson = ScheduleWindowJson;
 
 /*
  * Expected windows: the start of Denver's is the published candle lighting of sunset.md §3 (sunset

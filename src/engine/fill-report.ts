@@ -4,10 +4,10 @@ import type { L2Book } from '../book/book.js';
 import type { DepthSync } from '../book/sync.js';
 import type { Logger } from '../core/logger.js';
 import { instrumentKey, VENUES, type EpochMs, type InstrumentKey, type Side, type Venue } from '../core/types.js';
-import { forEachMergedLine, inspectRecording, nsToMs, type RecordingInfo } from './offline.js';
+import { firstReceiveTime, forEachMergedLine, inspectRecording, nsToMs, type RecordingInfo } from './offline.js';
 import { VenueProcessor, type FeedSink } from '../marketdata/binance/processor.js';
 import { REFERENCE_EXCHANGE_INFO } from '../marketdata/binance/reference.js';
-import { readRecording, type ReadStats } from '../marketdata/recording/format.js';
+import type { ReadStats } from '../marketdata/recording/format.js';
 import type { MarketEvent, TradeEvent } from '../model/events.js';
 import { priceToNumber, qtyToNumber, type Instrument } from '../model/instrument.js';
 import { PaperExchange, type ExchangeReport } from '../execution/paper/exchange.js';
@@ -646,14 +646,7 @@ export async function runFillReport(files: readonly string[], opts: FillReportOp
   };
 
   // the first receive time of the data (exchangeInfo is taken as known then)
-  let startTime = Infinity;
-  for (const i of infos) {
-    for await (const r of readRecording(i.file)) {
-      startTime = Math.min(startTime, nsToMs(String(r.recvNs)));
-      break;
-    }
-  }
-  if (startTime === Infinity) throw new Error('the recordings hold no messages');
+  const startTime = await firstReceiveTime(infos);
 
   const processors = new Map<Venue, VenueProcessor>();
   for (const v of VENUES) {

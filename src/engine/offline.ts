@@ -115,6 +115,19 @@ export async function forEachMergedLine(
   }
 }
 
+/** The earliest first receive time of the recordings (engine time starts there); throws if all are empty. */
+export async function firstReceiveTime(infos: readonly RecordingInfo[]): Promise<EpochMs> {
+  let startTime = Infinity;
+  for (const i of infos) {
+    for await (const r of readRecording(i.file)) {
+      startTime = Math.min(startTime, nsToMs(String(r.recvNs)));
+      break;
+    }
+  }
+  if (startTime === Infinity) throw new Error('the recordings hold no messages');
+  return startTime;
+}
+
 /** A receive time in ns (digits) as engine time: ms at microsecond resolution, like the live feed. */
 export function nsToMs(ns: string): EpochMs {
   return Number(ns.slice(0, -3)) / 1000;
@@ -230,14 +243,7 @@ export async function runBacktest(files: readonly string[], o: BacktestOptions):
   const sessionId = `bt-${identity}`;
 
   // engine time starts at the first receive time of the data
-  let startTime = Infinity;
-  for (const i of infos) {
-    for await (const r of readRecording(i.file)) {
-      startTime = Math.min(startTime, nsToMs(String(r.recvNs)));
-      break;
-    }
-  }
-  if (startTime === Infinity) throw new Error('the recordings hold no messages');
+  const startTime = await firstReceiveTime(infos);
   const stats: ReadStats = { lines: 0, malformed: 0 };
 
   const database = typeof o.database === 'string' ? o.database : o.database(sessionId);

@@ -19,8 +19,9 @@ import type { QueueModel, QueuePos } from './models.js';
  * - onTrade: ahead -= qty
  * - onDepth: ahead = min(ahead, next)
  */
-export class RiskAverseQueueModel implements QueueModel {
-  readonly name = 'risk-averse';
+/** What every model shares: an order joins at the back; trades at its price consume the front. */
+abstract class QueueBase implements QueueModel {
+  abstract readonly name: string;
 
   onNew(q: QueuePos, levelQty: number): void {
     q.ahead = levelQty;
@@ -31,6 +32,12 @@ export class RiskAverseQueueModel implements QueueModel {
     q.ahead -= qty;
     q.tradedSinceDepth += qty;
   }
+
+  abstract onDepth(q: QueuePos, prev: number, next: number): void;
+}
+
+export class RiskAverseQueueModel extends QueueBase {
+  readonly name = 'risk-averse';
 
   onDepth(q: QueuePos, _prev: number, next: number): void {
     if (next < q.ahead) q.ahead = next;
@@ -102,7 +109,7 @@ export function log2Probability(): QueueProbability {
  *   without any trade. Here a depth change never makes lots executable: ahead stays >= 0, or stays
  *   where a trade left it if that was already negative.
  */
-export class ProbQueueModel implements QueueModel {
+export class ProbQueueModel extends QueueBase {
   /**
    * @param unit base units per lot: the probability function sees quantities in base units (BTC), so
    *   unit-dependent forms (ln(1 + x)) behave the same whatever the instrument's lot size.
@@ -111,20 +118,12 @@ export class ProbQueueModel implements QueueModel {
     readonly name: string,
     private readonly prob: QueueProbability,
     private readonly unit = 1,
-  ) {}
+  ) {
+    super();
+  }
 
   forLotSize(lotSize: number): QueueModel {
     return new ProbQueueModel(this.name, this.prob, lotSize);
-  }
-
-  onNew(q: QueuePos, levelQty: number): void {
-    q.ahead = levelQty;
-    q.tradedSinceDepth = 0;
-  }
-
-  onTrade(q: QueuePos, qty: number): void {
-    q.ahead -= qty;
-    q.tradedSinceDepth += qty;
   }
 
   onDepth(q: QueuePos, prev: number, next: number): void {
