@@ -77,7 +77,10 @@ describe('kill switch', () => {
     expect(wrong.status).toBe(401);
     const ok = await fetch(`${api}/resume`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } });
     expect(ok.status).toBe(200);
-    await waitFor('a strategy order after the resume', async () => (await getJson(`${api}/orders?limit=5`)).body.orders.some((o: { strategy: string }) => o.strategy.startsWith('obi@')), 30_000);
+    const resumedAt = ((await ok.json()) as { at: number }).at;
+    // the restart continued the session (its earlier orders are listed too): look for a new one
+    await waitFor('a strategy order after the resume', async () =>
+      (await getJson(`${api}/orders?limit=20`)).body.orders.some((o: { strategy: string; createdAt: number }) => o.strategy.startsWith('obi@') && o.createdAt > resumedAt), 30_000);
     expect(await engine.kill('SIGTERM')).toBe(0);
   }, 90_000);
 });

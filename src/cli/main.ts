@@ -55,7 +55,8 @@ program
   .command('run')
   .description('live paper trading (configured by environment variables and an optional .env; see README)')
   .addHelpText('after', `\nEnvironment variables:\n${Object.entries(VARIABLES).map(([k, v]) => `  ${k.padEnd(26)} ${v.doc}${v.default !== undefined ? ` (default ${v.default})` : ''}`).join('\n')}`)
-  .action(async () => {
+  .option('--fresh', 'start a new session (a new paper account) instead of continuing the last one in DATA_DIR', false)
+  .action(async (opts: { fresh: boolean }) => {
     let config;
     try {
       config = loadConfig(environmentWithDotenv(process.env));
@@ -67,7 +68,7 @@ program
       throw e;
     }
     const logger = pino({ level: config.LOG_LEVEL, base: { app: 'papertape' }, redact: ['config.API_TOKEN', 'API_TOKEN', 'token', 'authorization'] });
-    const session = await startLive(config, logger);
+    const session = await startLive(config, logger, { fresh: opts.fresh });
     onSignals(() => session.stop());
   });
 
@@ -153,8 +154,10 @@ program
   .option('--compare <db>', "the live session's database (default: the one named in session.json)")
   .option('--no-compare', 'do not compare with the live session')
   .option('--json', 'print the summary as one JSON object', false)
+  .option('--skip-corrupt', 'go on past a corrupt event file (each is reported; the replay then differs from the live run)', false)
+  .option('--lenient', 'skip event lines that cannot be read (counted and reported) instead of stopping', false)
   .option('--log-level <level>', 'log level of the engine (stderr)', logLevel, 'warn')
-  .action(async (dir: string, opts: { db?: string; compare?: string | boolean; json: boolean; logLevel: string }) => {
+  .action(async (dir: string, opts: { db?: string; compare?: string | boolean; json: boolean; logLevel: string; skipCorrupt: boolean; lenient: boolean }) => {
     const { runReplayLogCli } = await import('./offline.js');
     await runReplayLogCli(dir, opts);
   });
@@ -206,6 +209,23 @@ program
   .action(async (opts: { lat?: string; lon?: string; tz?: string; from?: string; count?: string; candleMinutes?: string; endDegrees?: string; endMinutes?: string; rounding?: string; json: boolean }) => {
     const { runScheduleCli } = await import('./schedule.js');
     runScheduleCli(opts);
+  });
+
+program
+  .command('export')
+  .description('export fills, orders, round trips (trades) or the equity curve from the SQLite store as CSV, JSON or JSON Lines, for analysis')
+  .option('--what <table>', 'fills, orders, trades or equity (default fills)')
+  .option('--format <format>', 'csv (RFC 4180, with a header row), json (one array) or jsonl (one object per line) (default csv)')
+  .option('--from <time>', 'only rows at or after this time: ISO 8601 date or date-time (2024-08-08 = midnight UTC; no offset = UTC)')
+  .option('--to <time>', 'only rows before this time (exclusive), same forms as --from')
+  .option('--session <id>', 'only this session (default: every session)')
+  .option('--db <file>', 'SQLite file, opened read-only (default DATA_DIR/papertape.db)')
+  .option('--out <file>', 'write to this file (complete or not at all) instead of stdout')
+  .addHelpText('after', '\nRows come oldest first by the time column (orders: created_at, fills: time, trades: opened_at, equity: time).\nColumns: session_id, then every stored column in schema order; each epoch-ms time column is followed by <name>_iso (UTC).')
+  .exitOverride((e) => process.exit(e.exitCode === 0 ? 0 : 2))
+  .action(async (opts: { what?: string; format?: string; from?: string; to?: string; session?: string; db?: string; out?: string }) => {
+    const { runExportCli } = await import('./export.js');
+    await runExportCli(opts);
   });
 
 program.parseAsync(process.argv).catch((e: unknown) => {

@@ -84,18 +84,25 @@ export interface ReplayCliOptions {
   /** a database path, false (--no-compare), or unset: the live database named in session.json */
   compare?: string | boolean;
   logLevel: string;
+  /** go on past a corrupt event file / skip unreadable lines (each reported) */
+  skipCorrupt?: boolean;
+  lenient?: boolean;
 }
 
 /** Replays an event log; exits 1 when a comparison with the live session finds differences. */
 export async function runReplayLogCli(dir: string, opts: ReplayCliOptions): Promise<void> {
   const logger = pino({ level: opts.logLevel }, pino.destination(2));
   const database = opts.db ? resolve(opts.db) : join(resolve(dir), 'replay.db');
-  const { header, summary } = await replayEventLog(resolve(dir), { database, logger });
+  const { header, summary } = await replayEventLog(resolve(dir), {
+    database,
+    logger,
+    read: { skipCorrupt: opts.skipCorrupt ?? false, lines: opts.lenient ? 'lenient' : 'strict', onProblem: (p) => logger.warn(p, p.message) },
+  });
   const compare = opts.compare ?? true;
   const liveDb = typeof compare === 'string' ? resolve(compare) : compare ? header.database : null;
   let comparison = null;
   if (liveDb !== null) {
-    if (existsSync(liveDb)) comparison = compareSessions(liveDb, database, header.sessionId);
+    if (existsSync(liveDb)) comparison = compareSessions(liveDb, database, header.sessionId, 20, header.startedAt);
     else if (typeof compare === 'string') throw new Error(`--compare ${liveDb}: no such file`);
   }
   if (opts.json) process.stdout.write(`${JSON.stringify({ ...summary, seed: header.seed, comparison: comparison && { liveDatabase: liveDb, ...comparison } })}\n`);

@@ -107,6 +107,9 @@ export const VARIABLES = {
   IMPACT_SHAPE: { schema: z.enum(['linear', 'exponential']), default: 'linear', doc: 'How taken liquidity comes back: linear over the recovery time, or exponential with it as half-life' },
   SEED: { schema: num(0, 2 ** 32 - 1, { int: true }).optional(), default: undefined, doc: 'Seed of the random generator (unset: a new one per session, recorded in the event log)' },
   EVENT_LOG: { schema: bool, default: 'true', doc: 'Write every input to DATA_DIR/sessions/<id>/ so the session can be replayed exactly' },
+  EVENT_LOG_MAX_FILE_MB: { schema: num(1, 1_048_576, { int: true }), default: '256', doc: 'An event log file is closed and the next one (events_<day>_<hour>.<n>.gz) started when it would pass this many MiB uncompressed; files also rotate every UTC hour' },
+  EVENT_LOG_RETENTION_DAYS: { schema: num(0, 36_500), default: '30', doc: 'Session event logs whose last input is older than this many days are deleted, at start and every hour (0 = keep forever; never the running session)' },
+  EVENT_LOG_MAX_TOTAL_GB: { schema: num(0, 1_048_576), default: '20', doc: 'Cap on the size of all session event logs, GiB: above it the oldest sessions are deleted first (0 = no cap; never the running session)' },
   OBI_LEVELS: { schema: num(1, 100, { int: true }), default: '5', doc: 'Book levels per side in the imbalance' },
   OBI_DECAY: { schema: num(0, 1, { exclusiveMin: true }), default: '0.5', doc: 'Weight of level i is decay^i (closer levels weigh more)' },
   OBI_PERSISTENCE: { schema: num(1, 1000, { int: true }), default: '3', doc: 'Consecutive observations in the same direction before a signal' },
@@ -116,6 +119,7 @@ export const VARIABLES = {
   OBI_ORDER_TTL_MS: { schema: num(1, 3_600_000, { int: true }), default: '5000', doc: 'Limit modes: cancel an order still working after this long' },
   FUTURES: { schema: bool, default: 'true', doc: 'Also listen to USD-M futures (funding, open interest, liquidations, futures books)' },
   OPEN_INTEREST_POLL_MS: { schema: num(1000, 3_600_000, { int: true }), default: '60000', doc: 'Open interest REST polling interval' },
+  CHECKPOINT_MS: { schema: num(1000, 3_600_000, { int: true }), default: '60000', doc: 'How often strategy, indicator and queue state is checkpointed to SQLite (also at shutdown)' },
   EQUITY_SNAPSHOT_MS: { schema: num(100, 3_600_000, { int: true }), default: '5000', doc: 'How often equity is sampled into the database' },
   PORT: { schema: num(0, 65535, { int: true }), default: '8000', doc: 'API port' },
   HOST: { schema: z.string().trim().min(1), default: '127.0.0.1', doc: 'API bind address' },
@@ -133,7 +137,7 @@ export type Config = { [K in keyof Vars]: z.output<Vars[K]['schema']> };
 
 /** Variables that are secrets: never logged, stored or returned. */
 export const SECRET_KEYS: readonly (keyof Config)[] = ['API_TOKEN'];
-const OUR_PREFIXES = ['WARMUP_', 'SHABBAT_', 'RISK_', 'OBI_', 'BINANCE_', 'BOOK_', 'ORDER_', 'OPEN_INTEREST_', 'EQUITY_', 'FEE_', 'LATENCY_', 'QUEUE_', 'IMPACT_', 'TRADE_', 'EVENT_'];
+const OUR_PREFIXES = ['CHECKPOINT_', 'WARMUP_', 'SHABBAT_', 'RISK_', 'OBI_', 'BINANCE_', 'BOOK_', 'ORDER_', 'OPEN_INTEREST_', 'EQUITY_', 'FEE_', 'LATENCY_', 'QUEUE_', 'IMPACT_', 'TRADE_', 'EVENT_'];
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {

@@ -2,14 +2,14 @@ import type { Logger } from '../core/logger.js';
 import type { DepthSync } from '../book/sync.js';
 import type { Config } from '../config/config.js';
 import { instrumentKey, type EpochMs, type InstrumentKey, type Venue } from '../core/types.js';
-import { PaperExchange, type ExchangeOrderSpec, type ExchangeReport } from '../execution/paper/exchange.js';
+import { PaperExchange, type ExchangeOrderSpec, type ExchangeReport, type RestingState } from '../execution/paper/exchange.js';
 import { FeedLatency } from '../execution/paper/latency.js';
 import type { FeeModel, ImpactModel, LatencyModel, QueueModel } from '../execution/paper/models.js';
 import type { MarketEvent } from '../model/events.js';
 import { priceToNumber, qtyToNumber, type Instrument } from '../model/instrument.js';
 import { isTerminal, transition, type Fill, type Order, type OrderIntent } from '../model/order.js';
 import type { FeedSink, InputLog } from '../marketdata/binance/processor.js';
-import { Portfolio } from '../portfolio/portfolio.js';
+import { Portfolio, type PortfolioState } from '../portfolio/portfolio.js';
 import { summarize } from '../portfolio/stats.js';
 import { RiskGateway, type RiskControlState } from '../risk/gateway.js';
 import { StopTracker } from '../risk/stops.js';
@@ -56,6 +56,33 @@ export interface TradingSchedule {
   readonly flattenOnPause: boolean;
 }
 
+/** What a checkpoint keeps besides the database's own rows (orders, fills, controls). */
+export interface EngineCheckpoint {
+  version: 1;
+  time: EpochMs;
+  orderSeq: number;
+  strategy: unknown;
+  /** stop trackers (bars and ATR) per instrument key */
+  stops: Record<string, unknown>;
+  /** queue places of resting orders */
+  queues: RestingState[];
+}
+
+/** A working order as the database has it, with its fills (prices and quantities as stored). */
+export interface RestoredOrder {
+  order: Order;
+  fills: { price: number; qty: number }[];
+}
+
+/** Where a continued session starts from (a restart, or the replay of a restarted run). */
+export interface RestoreState {
+  portfolio: PortfolioState;
+  orders: RestoredOrder[];
+  orderSeq: number;
+  controls: Partial<RiskControlState> | null;
+  checkpoint: EngineCheckpoint | null;
+}
+
 /** An operator's command (API or Telegram): part of the inputs, so it is in the event log. */
 export type ControlCommand =
   | { cmd: 'kill'; flatten: boolean; reason: string }
@@ -100,7 +127,7 @@ type Action =
 export class Engine implements FeedSink {
   readonly instruments = new Map<InstrumentKey, Instrument>();
   readonly books = new Map<InstrumentKey, DepthSync>();
-  readonly portfolio: Portfolio;
+  portfolio: Portfolio;
   readonly gateway: RiskGateway;
   readonly exchange: PaperExchange;
   readonly futures = new Map<string, FuturesState>();
@@ -146,6 +173,10 @@ export class Engine implements FeedSink {
   private lastControlJson = '';
   /** a kill with flatten is in force: fills of orders still in flight are closed out too */
   private flattening = false;
+  /** orders carried over from before a restart, waiting for their instrument, then for a synced book */
+  private restoredOrders: RestoredOrder[] = [];
+  private readonly awaitingBook = new Map<InstrumentKey, Working[]>();
+  private savedQueues = new Map<string, RestingState>();
   now: EpochMs;
 
   constructor(private readonly options: EngineOptions) {
@@ -223,6 +254,98 @@ export class Engine implements FeedSink {
       const key = instrumentKey(venue, inst.symbol);
       this.instruments.set(key, inst);
       if (!this.streamIds.has(key)) this.streamIds.set(key, this.streamIds.size);
+      // restored working orders of this instrument: known again, managed as soon as its book is synced
+      const mine = this.restoredOrders.filter((r) => r.order.venue === venue && r.order.symbol === inst.symbol);
+      if (mine.length === 0) continue;
+      this.restoredOrders = this.restoredOrders.filter((r) => !mine.includes(r));
+      const list = this.awaitingBook.get(key) ?? [];
+      const qUnit = 10 ** inst.qtyDecimals;
+      const pUnit = 10 ** inst.priceDecimals;
+      for (const r of mine) {
+        let filledUnits = 0;
+        let notional = 0;
+        for (const f of r.fills) {
+          const q = Math.round(f.qty * qUnit);
+          filledUnits += q;
+          notional += Math.round(f.price * pUnit) * q;
+        }
+        const w: Working = { order: r.order, inst, filledUnits, notional, fills: r.fills.length };
+        this.working.set(r.order.id, w);
+        list.push(w);
+      }
+      this.awaitingBook.set(key, list);
+    }
+  }
+
+  // ---- restarts ----
+
+  /** State for a checkpoint (the database holds the rest: orders, fills, controls). */
+  checkpointState(): EngineCheckpoint {
+    const stops: Record<string, unknown> = {};
+    for (const [k, s] of this.stops) stops[k] = s.saveState();
+    return {
+      version: 1,
+      time: this.now,
+      orderSeq: this.orderSeq,
+      strategy: this.options.strategy.saveState?.() ?? null,
+      stops,
+      queues: this.exchange.restingState(),
+    };
+  }
+
+  /**
+   * Continues a session from before a restart: the portfolio (rebuilt from every fill), the working
+   * orders as the database has them, the controls, and what the checkpoint kept (strategy and indicator
+   * state, queue places). Call before any input. Working orders are managed again once their book is
+   * synced: resting ones go back into the paper exchange at their saved queue place (or at the back),
+   * ones that never reached it are sent again if they are GTC limits and expire otherwise.
+   */
+  restore(r: RestoreState): void {
+    this.portfolio = Portfolio.fromState(r.portfolio);
+    this.orderSeq = Math.max(this.orderSeq, r.orderSeq, r.checkpoint?.orderSeq ?? 0);
+    if (r.controls) this.gateway.restore(r.controls);
+    this.gateway.observeEquity(this.portfolio.snapshot(this.now).equity, this.now);
+    this.lastControlJson = JSON.stringify(this.gateway.controlState());
+    this.restoredOrders = r.orders.map((o) => ({ fills: o.fills, order: { ...o.order } }));
+    const cp = r.checkpoint;
+    if (cp) {
+      if (cp.strategy !== null && cp.strategy !== undefined) this.options.strategy.loadState?.(cp.strategy);
+      for (const [k, s] of Object.entries(cp.stops ?? {})) this.stopTracker(k as InstrumentKey).loadState(s);
+      this.savedQueues = new Map((cp.queues ?? []).map((q) => [q.orderId, q]));
+    }
+  }
+
+  /** Restored orders of an instrument whose book is now synced go back to work. */
+  private resumeRestored(key: InstrumentKey, sync: DepthSync): void {
+    const list = this.awaitingBook.get(key);
+    if (!list || !sync.synced) return;
+    this.awaitingBook.delete(key);
+    for (const w of list) {
+      const o = w.order;
+      const limit = o.type === 'LIMIT' && o.price !== null;
+      const spec: ExchangeOrderSpec = {
+        id: o.id,
+        side: o.side,
+        type: o.type,
+        timeInForce: o.timeInForce,
+        postOnly: o.postOnly,
+        qtyUnits: Math.round(o.qty * 10 ** w.inst.qtyDecimals),
+        priceUnits: limit ? Math.round(o.price! * 10 ** w.inst.priceDecimals) : NaN,
+      };
+      if (o.status === 'NEW') {
+        if (limit && o.timeInForce === 'GTC') this.scheduler.push(this.entryDue(), { kind: 'arrive', spec, inst: w.inst });
+        else {
+          // it was on its way when the process stopped: it never got an answer, so it counts as not executed
+          o.rejectReason = 'in flight when the engine stopped: not executed';
+          transition(o, 'REJECTED', this.now);
+          this.working.delete(o.id);
+          this.options.store.upsertOrder(this.options.sessionId, o);
+        }
+        continue;
+      }
+      const saved = this.savedQueues.get(o.id);
+      this.exchange.restore(spec, w.inst, sync.book, w.filledUnits, saved && saved.filledUnits === w.filledUnits ? saved : null, this.now);
+      if (o.cancelRequestedAt !== undefined) this.scheduler.push(this.entryDue(), { kind: 'cancel', orderId: o.id });
     }
   }
 
@@ -231,7 +354,10 @@ export class Engine implements FeedSink {
     const key = instrumentKey(sync.venue, sync.symbol);
     this.books.set(key, sync);
     if (sync.state !== 'synced') this.counters.resyncs++;
-    else this.exchange.onBook(key, sync.book, this.now);
+    else {
+      this.exchange.onBook(key, sync.book, this.now);
+      if (this.awaitingBook.size > 0) this.resumeRestored(key, sync);
+    }
   }
 
   onBook(sync: DepthSync, recvTime: number): void {

@@ -9,9 +9,10 @@ import type { RiskControlState } from '../risk/gateway.js';
 import { receiveTime } from '../marketdata/binance/connection.js';
 import { BinanceFeed } from '../marketdata/binance/feed.js';
 import { Store } from '../store/db.js';
-import { EVENT_LOG_FORMAT, EventLogWriter } from '../store/eventlog.js';
+import { EVENT_LOG_FORMAT, EventLogWriter, pruneEventLogs } from '../store/eventlog.js';
 import type { Engine } from './engine.js';
 import { createEngine } from './presets.js';
+import { loadContinuation } from './restart.js';
 import { VERSION } from '../version.js';
 
 export interface LiveSession {
@@ -29,22 +30,54 @@ export function newSessionId(now: number): string {
 }
 
 /** Live paper trading: Binance feeds -> engine -> paper exchange, with the API on HOST:PORT. */
-export async function startLive(config: Config, logger: Logger): Promise<LiveSession> {
+export async function startLive(config: Config, logger: Logger, opts: { fresh?: boolean } = {}): Promise<LiveSession> {
   const startedAt = receiveTime();
   const dataDir = resolve(config.DATA_DIR);
   mkdirSync(dataDir, { recursive: true });
   const dbFile = resolve(dataDir, 'papertape.db');
   const store = Store.open(dbFile);
-  const sessionId = newSessionId(Date.now());
+  // a restart continues the latest session (unless --fresh): same account, orders, fills, controls
+  const cont = opts.fresh ? null : loadContinuation(store, logger);
+  const requestedBalance = config.INITIAL_BALANCE;
+  const sessionId = cont?.sessionId ?? newSessionId(Date.now());
+  const runId = newSessionId(Date.now());
   const seed = config.SEED ?? randomInt(0, 2 ** 32 - 1);
+  if (cont) config = { ...config, INITIAL_BALANCE: cont.initialCash };
   const configForLog: Record<string, unknown> = { ...config };
   for (const k of SECRET_KEYS) delete configForLog[k];
-  // the kill switch, a pause and a tripped breaker survive a restart
-  const controls = store.getControl<RiskControlState>('risk') ?? null;
+  // the kill switch, a pause and a tripped breaker survive a restart, also into a fresh session
+  const controls = cont?.restore.controls ?? store.getControl<RiskControlState>('risk') ?? null;
   if (controls?.halted || controls?.paused || controls?.breakerTripped) logger.warn({ controls }, 'controls carried over from the last run: trading stays stopped until POST /resume (or /risk/reset-breaker)');
+  if (cont) {
+    if (cont.initialCash !== requestedBalance) logger.warn({ sessionId, initialCash: cont.initialCash, INITIAL_BALANCE: requestedBalance }, 'continuing a session: its initial balance stays; start with --fresh for a new account');
+    store.reopenSession(sessionId);
+    logger.info({ sessionId, ...cont.summary }, 'continuing the last session');
+  }
   const eventLog = config.EVENT_LOG
-    ? new EventLogWriter(join(dataDir, 'sessions', sessionId), { format: EVENT_LOG_FORMAT, sessionId, startedAt, version: VERSION, seed, database: dbFile, config: configForLog, controls: controls as Record<string, unknown> | null })
+    ? new EventLogWriter(join(dataDir, 'sessions', runId), {
+        format: EVENT_LOG_FORMAT, sessionId, runId, startedAt, version: VERSION, seed, database: dbFile, config: configForLog,
+        controls: controls as Record<string, unknown> | null,
+        restore: (cont?.restore ?? null) as Record<string, unknown> | null,
+      }, { maxFileBytes: config.EVENT_LOG_MAX_FILE_MB * 2 ** 20 })
     : null;
+  // event log housekeeping: retention by age and a cap on the total size, at start and every hour
+  const pruneLogs = (): void => {
+    try {
+      const r = pruneEventLogs(join(dataDir, 'sessions'), {
+        retentionDays: config.EVENT_LOG_RETENTION_DAYS,
+        maxTotalBytes: config.EVENT_LOG_MAX_TOTAL_GB * 2 ** 30,
+        now: Date.now(),
+        keep: eventLog ? [eventLog.dir] : [],
+      });
+      if (r.deleted.length > 0) logger.info({ deleted: r.deleted.map((s) => ({ dir: s.dir, bytes: s.bytes, reason: s.reason })), freedBytes: r.freedBytes, remainingBytes: r.remainingBytes }, 'old event logs deleted');
+      if (r.overCap) logger.warn({ remainingBytes: r.remainingBytes }, 'event logs above EVENT_LOG_MAX_TOTAL_GB: the running session alone is larger');
+      for (const e of r.errors) logger.warn(e, 'event log could not be deleted');
+    } catch (e) {
+      logger.error({ err: (e as Error).message }, 'event log housekeeping failed');
+    }
+  };
+  pruneLogs();
+  const pruner = setInterval(pruneLogs, 3_600_000);
   const engine: Engine = createEngine({
     config,
     sessionId,
@@ -56,7 +89,9 @@ export async function startLive(config: Config, logger: Logger): Promise<LiveSes
     inputLog: eventLog,
     logOrders: true,
     controls,
+    continues: cont !== null,
   });
+  if (cont) engine.restore(cont.restore);
 
   const feeds: BinanceFeed[] = [
     new BinanceFeed({
@@ -114,6 +149,16 @@ export async function startLive(config: Config, logger: Logger): Promise<LiveSes
     if (engine.nextDue() <= t) engine.tick(t);
   }, 5);
 
+  // checkpoints: strategy and indicator state, queue places (the database has orders, fills, controls)
+  const checkpoint = (): void => {
+    try {
+      store.writeCheckpoint(sessionId, engine.now, engine.checkpointState());
+    } catch (e) {
+      logger.error({ err: (e as Error).message }, 'checkpoint failed');
+    }
+  };
+  const checkpointer = setInterval(checkpoint, config.CHECKPOINT_MS);
+
   let stopped = false;
   return {
     engine,
@@ -125,9 +170,12 @@ export async function startLive(config: Config, logger: Logger): Promise<LiveSes
       stopped = true;
       clearInterval(ticker);
       clearInterval(wake);
+      clearInterval(checkpointer);
+      clearInterval(pruner);
       for (const f of feeds) f.stop();
       await api.close();
       engine.flush();
+      checkpoint();
       store.endSession(sessionId, engine.now);
       store.close();
       await eventLog?.close();

@@ -9,9 +9,9 @@ import { VenueProcessor } from '../marketdata/binance/processor.js';
 import { envelopeStream, parseRecordLine, readGzipLineBatches, readRecording, type ReadStats } from '../marketdata/recording/format.js';
 import { summarize } from '../portfolio/stats.js';
 import { Store } from '../store/db.js';
-import { readEventLog, readSessionHeader, type SessionHeader } from '../store/eventlog.js';
+import { readEventLog, readSessionHeader, type EventLogReadOptions, type SessionHeader } from '../store/eventlog.js';
 import type { RiskControlState } from '../risk/gateway.js';
-import type { ControlCommand, Engine } from './engine.js';
+import type { ControlCommand, Engine, RestoreState } from './engine.js';
 import { createEngine } from './presets.js';
 
 /** What one recording file holds. */
@@ -300,6 +300,8 @@ export interface ReplayOptions {
   database: string;
   logger: Logger;
   onProgress?: (events: number) => void;
+  /** How to read the event log: skip corrupt files, lenient lines, problems reported (readEventLog). */
+  read?: EventLogReadOptions;
 }
 
 export interface ReplayResult {
@@ -325,9 +327,11 @@ export async function replayEventLog(dir: string, o: ReplayOptions): Promise<Rep
       store,
       logger: o.logger,
       tradeVenue: config.TRADE_VENUE,
-      meta: { replayOf: header.sessionId },
+      meta: { replayOf: header.sessionId, runId: header.runId ?? header.sessionId },
       controls: (header.controls ?? null) as Partial<RiskControlState> | null,
     });
+    // a run that continued a session starts from the state it continued from
+    if (header.restore) engine.restore(header.restore as unknown as RestoreState);
     const processors = new Map<string, VenueProcessor>();
     const processor = (venue: string): VenueProcessor => {
       let p = processors.get(venue);
@@ -340,7 +344,7 @@ export async function replayEventLog(dir: string, o: ReplayOptions): Promise<Rep
     };
     const stats: ReadStats = { lines: 0, malformed: 0 };
     let events = 0;
-    for await (const input of readEventLog(dir, stats)) {
+    for await (const input of readEventLog(dir, stats, o.read)) {
       events++;
       switch (input.kind) {
         case 'tick':
@@ -386,8 +390,11 @@ export interface SessionDifference {
 const ORDER_FIELDS = ['id', 'venue', 'symbol', 'side', 'type', 'timeInForce', 'postOnly', 'qty', 'price', 'strategy', 'reason', 'status', 'filledQty', 'avgPrice', 'createdAt', 'updatedAt', 'rejectReason', 'cancelRequestedAt'] as const;
 const FILL_FIELDS = ['id', 'orderId', 'venue', 'symbol', 'side', 'price', 'qty', 'fee', 'liquidity', 'strategy', 'time', 'receivedAt', 'realizedPnl'] as const;
 
-/** Compares the orders and fills of one session in two databases, field by field. */
-export function compareSessions(liveDb: string, replayDb: string, sessionId: string, maxDifferences = 20): SessionDifference {
+/**
+ * Compares the orders and fills of one session in two databases, field by field. With `since` (the
+ * run's start), only what the run touched: orders updated and fills received from then on.
+ */
+export function compareSessions(liveDb: string, replayDb: string, sessionId: string, maxDifferences = 20, since = -Infinity): SessionDifference {
   const a = Store.open(liveDb, { readonly: true });
   const b = Store.open(replayDb, { readonly: true });
   try {
@@ -409,10 +416,10 @@ export function compareSessions(liveDb: string, replayDb: string, sessionId: str
       }
       for (const k of byKey.keys()) if (diffs.length < maxDifferences) diffs.push(`${what} ${k}: in the replay, not in the live session`);
     };
-    const lo = a.listOrders(sessionId, { limit: all });
-    const ro = b.listOrders(sessionId, { limit: all });
-    const lf = a.listFills(sessionId, { limit: all });
-    const rf = b.listFills(sessionId, { limit: all });
+    const lo = a.listOrders(sessionId, { limit: all }).filter((o) => o.updatedAt >= since);
+    const ro = b.listOrders(sessionId, { limit: all }).filter((o) => o.updatedAt >= since);
+    const lf = a.listFills(sessionId, { limit: all }).filter((f) => f.receivedAt >= since);
+    const rf = b.listFills(sessionId, { limit: all }).filter((f) => f.receivedAt >= since);
     compare('order', lo, ro, ORDER_FIELDS, (o) => o.id);
     compare('fill', lf, rf, FILL_FIELDS, (f) => f.id);
     return { orders: { live: lo.length, replay: ro.length }, fills: { live: lf.length, replay: rf.length }, differences: diffs };

@@ -98,11 +98,13 @@ export interface SessionSpec {
   meta?: Record<string, unknown>;
   controls?: Partial<RiskControlState> | null;
   schedule?: TradingSchedule | null;
+  /** the session exists already (a restart continues it): do not start it again */
+  continues?: boolean;
 }
 
 /** One engine, wired the same way live, in a backtest and in a replay: only the inputs differ. */
 export function createEngine(s: SessionSpec): Engine {
-  s.store.startSession({
+  if (!s.continues) s.store.startSession({
     id: s.sessionId,
     startedAt: s.startedAt,
     config: { ...redactedConfig(s.config), seed: s.seed, tradeVenue: s.tradeVenue, ...(s.meta ?? {}) },

@@ -36,3 +36,26 @@ describe('Atr (Wilder)', () => {
     expect(() => new Atr(0)).toThrow(/period/);
   });
 });
+
+describe('bars and ATR state', () => {
+  it('continue identically after a JSON round trip, also before the first trade', () => {
+    const trades: [number, number][] = [[100, 0], [104, 400], [99, 1200], [101, 1900], [108, 2100], [103, 3300], [96, 4100], [97, 5200]];
+    for (const cut of [0, 3, 5]) {
+      const a = { bars: new TradeBars(1000), atr: new Atr(2) };
+      const feed = (x: typeof a, [p, t]: [number, number]) => {
+        const b = x.bars.onTrade(p, 1, t);
+        if (b) x.atr.update(b.high, b.low, b.close);
+      };
+      trades.slice(0, cut).forEach((t) => feed(a, t));
+      const b = { bars: new TradeBars(1000), atr: new Atr(2) };
+      b.bars.loadState(JSON.parse(JSON.stringify(a.bars.saveState())));
+      b.atr.loadState(JSON.parse(JSON.stringify(a.atr.saveState())));
+      for (const t of trades.slice(cut)) {
+        feed(a, t);
+        feed(b, t);
+        expect(b.atr.value).toEqual(a.atr.value);
+      }
+      expect(a.atr.value).toBeGreaterThan(0);
+    }
+  });
+});

@@ -23,6 +23,16 @@ export class TradeBars {
     if (!(intervalMs > 0)) throw new RangeError(`bar interval must be > 0, got ${intervalMs}`);
   }
 
+  /** the bar in progress, JSON-safe (NaN as null) */
+  saveState(): { cur: Record<keyof Bar, number | null> } {
+    const c = this.cur;
+    const n = (x: number): number | null => (Number.isNaN(x) ? null : x);
+    return { cur: { start: n(c.start), open: n(c.open), high: n(c.high), low: n(c.low), close: n(c.close), volume: c.volume } };
+  }
+  loadState(s: { cur: Record<keyof Bar, number | null> }): void {
+    for (const k of ['start', 'open', 'high', 'low', 'close', 'volume'] as const) this.cur[k] = s.cur[k] ?? NaN;
+  }
+
   onTrade(price: number, qty: number, time: EpochMs): Bar | null {
     const start = time - (time % this.intervalMs);
     const c = this.cur;
@@ -58,6 +68,16 @@ export class Atr {
 
   constructor(readonly period: number) {
     if (!Number.isInteger(period) || period < 1) throw new RangeError(`ATR period must be a positive integer, got ${period}`);
+  }
+
+  saveState(): { prevClose: number | null; n: number; sum: number; value: number | null } {
+    return { prevClose: Number.isNaN(this.prevClose) ? null : this.prevClose, n: this.n, sum: this.sum, value: Number.isNaN(this.value) ? null : this.value };
+  }
+  loadState(s: { prevClose: number | null; n: number; sum: number; value: number | null }): void {
+    this.prevClose = s.prevClose ?? NaN;
+    this.n = s.n;
+    this.sum = s.sum;
+    this.value = s.value ?? NaN;
   }
 
   update(high: number, low: number, close: number): number {

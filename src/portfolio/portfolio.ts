@@ -72,6 +72,24 @@ export interface FillResult {
   trips: RoundTrip[];
 }
 
+/** Everything a Portfolio holds, as plain JSON (NaN written as null): checkpoints and restarts. */
+export interface PortfolioState {
+  initialCash: number;
+  cash: number;
+  realizedPnl: number;
+  fees: number;
+  instruments: {
+    pos: Omit<Position, 'mark'> & { mark: number | null };
+    lastPrice: number | null;
+    tripSeq: number;
+    trip: (RoundTrip & { exitQty: number; exitNotional: number }) | null;
+  }[];
+  closed: (RoundTrip & { exitQty: number; exitNotional: number })[];
+}
+
+const nanToNull = (x: number): number | null => (Number.isNaN(x) ? null : x);
+const nullToNan = (x: number | null): number => (x === null ? Number.NaN : x);
+
 interface TripState extends RoundTrip {
   exitQty: number;
   exitNotional: number;
@@ -124,6 +142,40 @@ export class Portfolio {
 
   get cash(): number {
     return this.cashBalance;
+  }
+
+  /** The whole state as JSON-safe data; `Portfolio.fromState` gives back an identical portfolio. */
+  toState(): PortfolioState {
+    return {
+      initialCash: this.initialCash,
+      cash: this.cashBalance,
+      realizedPnl: this.totalRealized,
+      fees: this.totalFees,
+      instruments: [...this.instruments.values()].map((i) => ({
+        pos: { ...i.pos, mark: nanToNull(i.pos.mark) },
+        lastPrice: nanToNull(i.lastPrice),
+        tripSeq: i.tripSeq,
+        trip: i.trip ? { ...i.trip } : null,
+      })),
+      closed: this.closed.map((t) => ({ ...t })),
+    };
+  }
+
+  static fromState(s: PortfolioState): Portfolio {
+    const p = new Portfolio(s.initialCash);
+    p.cashBalance = s.cash;
+    p.totalRealized = s.realizedPnl;
+    p.totalFees = s.fees;
+    for (const i of s.instruments) {
+      p.instruments.set(instrumentKey(i.pos.venue, i.pos.symbol), {
+        pos: { ...i.pos, mark: nullToNan(i.pos.mark) },
+        lastPrice: nullToNan(i.lastPrice),
+        tripSeq: i.tripSeq,
+        trip: i.trip ? { ...i.trip } : null,
+      });
+    }
+    for (const t of s.closed) p.closed.push({ ...t });
+    return p;
   }
   /** gross realized P&L of the session */
   get realizedPnl(): number {

@@ -35,6 +35,17 @@ export class StopTracker {
     return this.atr.value;
   }
 
+  saveState(): unknown {
+    return { bars: this.bars.saveState(), atr: this.atr.saveState() };
+  }
+  loadState(s: unknown): void {
+    const v = s as { bars?: ReturnType<TradeBars['saveState']>; atr?: ReturnType<Atr['saveState']> } | null;
+    if (v?.bars && v.atr) {
+      this.bars.loadState(v.bars);
+      this.atr.loadState(v.atr);
+    }
+  }
+
   onTrade(price: number, qty: number, time: EpochMs): void {
     const bar = this.bars.onTrade(price, qty, time);
     if (bar) this.atr.update(bar.high, bar.low, bar.close);

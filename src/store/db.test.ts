@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -235,6 +236,33 @@ describe('controls', () => {
     raw.close();
     const t = Store.open(path.join(dir2, 'c.db'));
     expect(t.getControl('risk')).toBeUndefined();
+    t.close();
+    fs.rmSync(dir2, { recursive: true, force: true });
+  });
+});
+
+describe('checkpoints', () => {
+  it('keeps the newest N, and falls back past a damaged one to the previous good one', () => {
+    const dir2 = fs.mkdtempSync(path.join(os.tmpdir(), 'pt-cp-'));
+    const file = path.join(dir2, 'c.db');
+    const s = Store.open(file);
+    s.startSession({ id: 'x', startedAt: 1, config: {}, initialCash: 1, version: 't' });
+    expect(s.latestCheckpoint('x')).toEqual({ skipped: [] });
+    for (let i = 1; i <= 5; i++) s.writeCheckpoint('x', i * 1000, { n: i }, 3);
+    expect(s.latestCheckpoint<{ n: number }>('x').checkpoint).toMatchObject({ time: 5000, state: { n: 5 } });
+    s.close();
+    const raw = new Database(file);
+    expect(raw.prepare(`SELECT COUNT(*) AS n FROM checkpoints`).get()).toEqual({ n: 3 });
+    // damage the newest two: one altered (checksum), one truncated JSON with a matching checksum
+    const ids = (raw.prepare(`SELECT id FROM checkpoints ORDER BY id DESC`).all() as { id: number }[]).map((r) => r.id);
+    raw.prepare(`UPDATE checkpoints SET state_json = '{"n":55}' WHERE id = ?`).run(ids[0]);
+    const broken = '{"n":4';
+    raw.prepare(`UPDATE checkpoints SET state_json = ?, sha256 = ? WHERE id = ?`).run(broken, createHash('sha256').update(broken).digest('hex'), ids[1]);
+    raw.close();
+    const t = Store.open(file);
+    const r = t.latestCheckpoint<{ n: number }>('x');
+    expect(r.checkpoint).toMatchObject({ time: 3000, state: { n: 3 } });
+    expect(r.skipped).toEqual([`checkpoint ${ids[0]}: checksum mismatch`, expect.stringMatching(new RegExp(`^checkpoint ${ids[1]}: `))]);
     t.close();
     fs.rmSync(dir2, { recursive: true, force: true });
   });

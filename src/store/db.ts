@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 /**
  * SQLite store (better-sqlite3, WAL): sessions, orders, fills, round trips, equity curve and risk
  * denials. Every table is keyed by session. Statements are prepared once, at open.
@@ -145,6 +146,14 @@ function prepareAll(db: Database.Database) {
        ON CONFLICT (key) DO UPDATE SET value_json = excluded.value_json, updated_at = excluded.updated_at`,
     ),
     getControl: db.prepare(`SELECT value_json FROM controls WHERE key = ?`),
+    insertCheckpoint: db.prepare(`INSERT INTO checkpoints (session_id, time, state_json, sha256) VALUES (@sessionId, @time, @stateJson, @sha256)`),
+    recentCheckpoints: db.prepare(`SELECT id, time, state_json, sha256 FROM checkpoints WHERE session_id = ? ORDER BY id DESC LIMIT ?`),
+    pruneCheckpoints: db.prepare(`DELETE FROM checkpoints WHERE session_id = @sessionId AND id <= (SELECT id FROM checkpoints WHERE session_id = @sessionId ORDER BY id DESC LIMIT 1 OFFSET @keep)`),
+    allFills: db.prepare(`SELECT * FROM fills WHERE session_id = ? ORDER BY rowid ASC`),
+    openOrders: db.prepare(`SELECT * FROM orders WHERE session_id = ? AND status IN ('NEW', 'ACCEPTED', 'PARTIALLY_FILLED') ORDER BY rowid ASC`),
+    orderIds: db.prepare(`SELECT id FROM orders WHERE session_id = ?`),
+    latestSession: db.prepare(`SELECT * FROM sessions ORDER BY started_at DESC, rowid DESC LIMIT 1`),
+    reopenSession: db.prepare(`UPDATE sessions SET ended_at = NULL WHERE id = ?`),
     getSession: db.prepare(`SELECT * FROM sessions WHERE id = ?`),
     listSessions: db.prepare(`SELECT * FROM sessions ORDER BY started_at DESC, rowid DESC LIMIT ?`),
     upsertOrder: db.prepare(
@@ -337,6 +346,72 @@ export class Store {
     } catch {
       return undefined;
     }
+  }
+
+  // ---- checkpoints and restarts ----
+
+  /** Stores a checkpoint with its SHA-256, keeping the newest `keep` of the session. */
+  writeCheckpoint(sessionId: string, time: EpochMs, state: unknown, keep = 10): void {
+    const stateJson = JSON.stringify(state);
+    const sha256 = createHash('sha256').update(stateJson).digest('hex');
+    this.db.transaction(() => {
+      this.stmts.insertCheckpoint.run({ sessionId, time, stateJson, sha256 });
+      this.stmts.pruneCheckpoints.run({ sessionId, keep });
+    })();
+  }
+
+  /**
+   * The newest checkpoint of the session that reads back intact (JSON parses, checksum matches); a
+   * damaged one is reported in `skipped` and the previous one is used; `checkpoint` is undefined when none
+   * is good.
+   */
+  latestCheckpoint<T>(sessionId: string): { checkpoint?: { id: number; time: EpochMs; state: T }; skipped: string[] } {
+    const skipped: string[] = [];
+    for (const row of this.stmts.recentCheckpoints.all(sessionId, 100) as { id: number; time: number; state_json: string; sha256: string }[]) {
+      const sum = createHash('sha256').update(row.state_json).digest('hex');
+      if (sum !== row.sha256) {
+        skipped.push(`checkpoint ${row.id}: checksum mismatch`);
+        continue;
+      }
+      try {
+        return { checkpoint: { id: row.id, time: row.time, state: JSON.parse(row.state_json) as T }, skipped };
+      } catch (e) {
+        skipped.push(`checkpoint ${row.id}: ${(e as Error).message}`);
+      }
+    }
+    return { skipped };
+  }
+
+  /** Every fill of the session, in the order they were written. */
+  allFills(sessionId: string): Fill[] {
+    return (this.stmts.allFills.all(sessionId) as FillRow[]).map(toFill);
+  }
+
+  /** Orders of the session still working (NEW, ACCEPTED, PARTIALLY_FILLED), oldest first. */
+  openOrders(sessionId: string): Order[] {
+    return (this.stmts.openOrders.all(sessionId) as OrderRow[]).map(toOrder);
+  }
+
+  /** The largest n of the session's order ids `<session>-<n>` (0 when none). */
+  maxOrderSeq(sessionId: string): number {
+    let max = 0;
+    const prefix = `${sessionId}-`;
+    for (const r of this.stmts.orderIds.iterate(sessionId) as Iterable<{ id: string }>) {
+      if (!r.id.startsWith(prefix)) continue;
+      const n = Number(r.id.slice(prefix.length));
+      if (Number.isInteger(n) && n > max) max = n;
+    }
+    return max;
+  }
+
+  latestSession(): SessionInfo | undefined {
+    const row = this.stmts.latestSession.get() as SessionRow | undefined;
+    return row ? toSession(row) : undefined;
+  }
+
+  /** A session continues in a new run: it is open again. */
+  reopenSession(id: string): void {
+    this.stmts.reopenSession.run(id);
   }
 
   // ---- writes ----

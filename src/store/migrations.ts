@@ -133,6 +133,20 @@ CREATE TABLE controls (
 );
 `,
   },
+  {
+    version: 4,
+    name: 'checkpoints: strategy, indicator and queue state for restarts',
+    sql: `
+CREATE TABLE checkpoints (
+  id         INTEGER PRIMARY KEY AUTOINCREMENT,
+  session_id TEXT NOT NULL REFERENCES sessions(id),
+  time       REAL NOT NULL,
+  state_json TEXT NOT NULL,
+  sha256     TEXT NOT NULL
+);
+CREATE INDEX checkpoints_session ON checkpoints (session_id, id);
+`,
+  },
 ];
 
 export const LATEST_VERSION: number = MIGRATIONS.length === 0 ? 0 : MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -25,6 +25,10 @@ export interface Strategy {
   onBook(book: L2Book, inst: Instrument, ctx: StrategyContext): OrderIntent | null;
   /** an order of this strategy changed (acknowledged, filled, canceled, ...), after the response latency */
   onOrderUpdate?(order: Order, ctx: StrategyContext): void;
+  /** its state as JSON-safe data, for checkpoints (restarts continue from it) */
+  saveState?(): unknown;
+  /** takes back a saved state; ignores what it does not understand */
+  loadState?(state: unknown): void;
 }
 
 /** Short stable hash of a parameter set, so two runs with different parameters never share an id. */

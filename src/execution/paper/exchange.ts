@@ -48,6 +48,15 @@ export interface PaperExchangeOptions {
   emit: (report: ExchangeReport) => void;
 }
 
+/** Where a resting order stands (checkpoints). */
+export interface RestingState {
+  orderId: string;
+  ahead: number;
+  tradedSinceDepth: number;
+  levelQty: number;
+  filledUnits: number;
+}
+
 /** A resting order inside the simulated exchange. */
 interface Resting {
   readonly spec: ExchangeOrderSpec;
@@ -159,6 +168,35 @@ export class PaperExchange {
     v.queue.onNew(r.queue, levelQty);
     v.resting.push(r);
     this.byId.set(spec.id, r);
+  }
+
+  /** The queue places of the resting orders (checkpoints). */
+  restingState(): RestingState[] {
+    const out: RestingState[] = [];
+    for (const r of this.byId.values()) out.push({ orderId: r.spec.id, ahead: r.queue.ahead, tradedSinceDepth: r.queue.tradedSinceDepth, levelQty: r.levelQty, filledUnits: r.filled });
+    return out;
+  }
+
+  /**
+   * Puts back an order that rested before a restart (no acknowledgement: it was acknowledged then). It
+   * keeps its saved place in the queue, never more than the level now shows, or joins at the back when
+   * nothing was saved. If the market reached its price meanwhile, it fills at its own price.
+   */
+  restore(spec: ExchangeOrderSpec, inst: Instrument, book: L2Book, filledUnits: number, saved: { ahead: number } | null, now: EpochMs): void {
+    if (this.byId.has(spec.id) || filledUnits >= spec.qtyUnits) return;
+    const v = this.venue(inst);
+    const buy = spec.side === 'BUY';
+    const levelQty = (buy ? book.bids : book.asks).qtyAt(spec.priceUnits);
+    const r: Resting = {
+      spec, inst, filled: filledUnits, queue: { ahead: 0, tradedSinceDepth: 0 }, levelQty, joined: book.lastEventTime,
+      last: { valid: false, ahead: 0, traded: 0, prev: 0, next: 0, time: book.lastEventTime, prevTime: -Infinity },
+    };
+    v.queue.onNew(r.queue, levelQty);
+    if (saved && saved.ahead < r.queue.ahead) r.queue.ahead = Math.max(0, saved.ahead);
+    v.resting.push(r);
+    this.byId.set(spec.id, r);
+    const crossed = buy ? book.asks.size > 0 && book.bestAsk() <= spec.priceUnits : book.bids.size > 0 && book.bestBid() >= spec.priceUnits;
+    if (crossed) this.fillResting(v, r, spec.qtyUnits - r.filled, now);
   }
 
   /** A cancel request reaches the exchange at `now`. */

@@ -1,10 +1,10 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { envelopeStream, readAll, readRecording, RecordingWriter, type ReadStats } from './format.js';
+import { checkGzipFile, envelopeStream, GzipFileError, readAll, readGzipLines, readRecording, RecordingWriter, type ReadStats, type RotateReason } from './format.js';
 
 const DATA = fileURLToPath(new URL('../../../../shared/data/binance/', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'pt-format-'));
@@ -107,3 +107,143 @@ describe('RecordingWriter / readRecording', () => {
     expect(streams).toEqual({ 'btcusdt@depth@100ms': 3451, 'btcusdt@trade': 9757, 'btcusdt@bookTicker': 28040 });
   });
 });
+
+/** Files of a directory in write order: by `<prefix>_<day>_<hour>`, then by number (none = 0). */
+function ordered(dir: string): string[] {
+  const parse = (n: string) => /^(.*_\d{8}_\d{2})(?:\.(\d+))?\.gz$/.exec(n)!;
+  return readdirSync(dir).sort((a, b) => {
+    const x = parse(a);
+    const y = parse(b);
+    return x[1]! < y[1]! ? -1 : x[1]! > y[1]! ? 1 : Number(x[2] ?? 0) - Number(y[2] ?? 0);
+  });
+}
+
+describe('RecordingWriter size rotation (maxBytes)', () => {
+  const HOUR = 3_600_000_000_000n;
+
+  it('rotates by size within an hour and by hour, numbering the parts so that name order is write order', async () => {
+    const dir = join(tmp, 'size');
+    const opened: [string, RotateReason][] = [];
+    const w = new RecordingWriter({ dir, prefix: 'spot', maxBytes: 400, onRotate: (f, r) => opened.push([f.slice(dir.length + 1), r]) });
+    const written: string[] = [];
+    // 3 hours, 150 lines each of ~60 bytes: ~23 files per hour, so parts .10 and above exist
+    for (let h = 0n; h < 3n; h++) {
+      for (let i = 0; i < 150; i++) {
+        const text = `{"h":${h},"i":${i},"pad":"${'x'.repeat(i % 7)}"}`;
+        w.write(T2 + h * HOUR + BigInt(i) * 1_000_000n, text);
+        written.push(text);
+      }
+    }
+    await w.close();
+
+    const files = ordered(dir);
+    expect(files.length).toBeGreaterThan(50);
+    expect(files).toContain('spot_20240809_00.gz');
+    expect(files).toContain('spot_20240809_00.12.gz');
+    expect(files).toContain('spot_20240809_02.gz');
+    // the writer opened them in exactly this order
+    expect(w.stats.files.map((f) => f.slice(dir.length + 1))).toEqual(files);
+    expect(opened.map(([f]) => f)).toEqual(files);
+    expect(opened[0]![1]).toBe('open');
+    expect(opened.filter(([, r]) => r === 'hour').map(([f]) => f)).toEqual(['spot_20240809_01.gz', 'spot_20240809_02.gz']);
+    expect(opened.filter(([, r]) => r === 'size')).toHaveLength(files.length - 3);
+    // no file passes the limit; every line comes back exactly once, in order
+    const back: string[] = [];
+    for (const f of files) {
+      expect(gunzipSync(readFileSync(join(dir, f))).length).toBeLessThanOrEqual(400);
+      for (const r of await readAll(join(dir, f))) back.push(r.text);
+    }
+    expect(back).toEqual(written);
+    expect(w.bytes).toBe(files.reduce((s, f) => s + gunzipSync(readFileSync(join(dir, f))).length, 0));
+  });
+
+  it('gives a line longer than the limit a file of its own', async () => {
+    const dir = join(tmp, 'long');
+    const w = new RecordingWriter({ dir, prefix: 'usdm', maxBytes: 100 });
+    w.write(T1, '{"a":1}');
+    w.write(T1 + 1n, `{"long":"${'y'.repeat(300)}"}`);
+    w.write(T1 + 2n, '{"b":2}');
+    await w.close();
+    expect(ordered(dir)).toEqual(['usdm_20240808_23.gz', 'usdm_20240808_23.1.gz', 'usdm_20240808_23.2.gz']);
+    expect((await readAll(join(dir, 'usdm_20240808_23.1.gz'))).map((r) => r.text.length)).toEqual([311]);
+    expect(() => new RecordingWriter({ dir, prefix: 'x', maxBytes: 0 })).toThrow(/maxBytes/);
+  });
+
+  it('numbers a new file above every file of that hour already there', async () => {
+    const dir = join(tmp, 'above');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'spot_20240808_23.gz'), gzipSync('1 {"old":0}\n'));
+    writeFileSync(join(dir, 'spot_20240808_23.4.gz'), gzipSync('2 {"old":4}\n'));
+    const w = new RecordingWriter({ dir, prefix: 'spot', maxBytes: 40 });
+    w.write(T1, '{"new":0,"pad":"zzzzzzzzzz"}');
+    w.write(T1 + 1n, '{"new":1,"pad":"zzzzzzzzzz"}');
+    await w.close();
+    expect(ordered(dir)).toEqual(['spot_20240808_23.gz', 'spot_20240808_23.4.gz', 'spot_20240808_23.5.gz', 'spot_20240808_23.6.gz']);
+  });
+
+  it('keeps a receive time that steps back to an earlier hour in the current file', async () => {
+    const dir = join(tmp, 'back');
+    const w = new RecordingWriter({ dir, prefix: 'spot' });
+    w.write(T1, '{"i":0}');
+    w.write(T2, '{"i":1}');
+    w.write(T1 + 5n, '{"i":2}'); // clock stepped back into 23h
+    w.write(T2 + 1n, '{"i":3}');
+    await w.close();
+    expect(ordered(dir)).toEqual(['spot_20240808_23.gz', 'spot_20240809_00.gz']);
+    const back = [...(await readAll(join(dir, 'spot_20240808_23.gz'))), ...(await readAll(join(dir, 'spot_20240809_00.gz')))];
+    expect(back.map((r) => r.text)).toEqual(['{"i":0}', '{"i":1}', '{"i":2}', '{"i":3}']);
+  });
+});
+
+describe('damaged gzip files', () => {
+  const body = Array.from({ length: 20_000 }, (_, i) => `${1000 + i} {"i":${i},"r":"${(i * 7919) % 10007}"}`).join('\n') + '\n';
+  const gz = gzipSync(body);
+
+  it('checkGzipFile tells complete, truncated, corrupt and unreadable files apart', async () => {
+    const ok = join(tmp, 'check-ok.gz');
+    writeFileSync(ok, gz);
+    expect(await checkGzipFile(ok)).toEqual({ status: 'ok', bytes: Buffer.byteLength(body) });
+
+    const cut = join(tmp, 'check-cut.gz');
+    writeFileSync(cut, gz.subarray(0, gz.length >> 1));
+    const c = await checkGzipFile(cut);
+    expect(c.status).toBe('truncated');
+    expect(c.bytes).toBeGreaterThan(0);
+    expect(c.bytes).toBeLessThan(Buffer.byteLength(body));
+
+    const empty = join(tmp, 'check-empty.gz');
+    writeFileSync(empty, '');
+    expect((await checkGzipFile(empty)).status).toBe('truncated');
+
+    // garbage in the middle: often inflates "fine" and is only caught by the checksum at the end
+    const bad = join(tmp, 'check-bad.gz');
+    const b = Buffer.from(gz);
+    b.fill(0x55, gz.length >> 1, (gz.length >> 1) + 64);
+    writeFileSync(bad, b);
+    expect((await checkGzipFile(bad)).status).toBe('corrupt');
+
+    const notGzip = join(tmp, 'check-text.gz');
+    writeFileSync(notGzip, 'this is not gzip\n');
+    expect(await checkGzipFile(notGzip)).toMatchObject({ status: 'corrupt', detail: expect.stringMatching(/header/) });
+
+    expect((await checkGzipFile(join(tmp, 'no-such-file.gz'))).status).toBe('unreadable');
+  });
+
+  it('readGzipLines throws a GzipFileError naming the file after yielding what it could', async () => {
+    const bad = join(tmp, 'lines-bad.gz');
+    writeFileSync(bad, Buffer.concat([Buffer.from('garbage!'), gz]));
+    const err = await (async () => {
+      for await (const _ of readGzipLines(bad)) void _;
+    })().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(GzipFileError);
+    expect(err).toMatchObject({ file: bad, reason: 'corrupt', linesRead: 0 });
+    expect((err as Error).message).toContain(bad);
+
+    const missing = join(tmp, 'lines-missing.gz');
+    const err2 = await (async () => {
+      for await (const _ of readGzipLines(missing)) void _;
+    })().catch((e: unknown) => e);
+    expect(err2).toMatchObject({ reason: 'unreadable', file: missing });
+  });
+});
+

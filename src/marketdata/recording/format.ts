@@ -6,8 +6,8 @@
  *
  * This module only deals with lines; it never parses the JSON payloads.
  */
-import { createReadStream, createWriteStream, existsSync, mkdirSync, type WriteStream } from 'node:fs';
-import { join } from 'node:path';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, type WriteStream } from 'node:fs';
+import { basename, join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { createGunzip, createGzip, type Gzip } from 'node:zlib';
 
@@ -59,6 +59,72 @@ function isTruncationError(err: unknown): boolean {
   return !!e && (e.code === 'Z_BUF_ERROR' || /unexpected end of file/i.test(e.message ?? ''));
 }
 
+function isZlibError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('Z_');
+}
+
+/**
+ * A gzip file that could not be read to its end for another reason than truncation: `corrupt` (bad
+ * gzip data, a failed checksum) or `unreadable` (the file could not be opened or read). `linesRead` is
+ * the number of lines of this file that were yielded before the failure.
+ */
+export class GzipFileError extends Error {
+  constructor(
+    readonly file: string,
+    readonly reason: 'corrupt' | 'unreadable',
+    readonly linesRead: number,
+    readonly detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      reason === 'corrupt'
+        ? `${file}: corrupt gzip data (${detail}) after ${linesRead} complete line${linesRead === 1 ? '' : 's'}; the rest of the file cannot be read`
+        : `${file}: cannot be read (${detail})`,
+      options,
+    );
+    this.name = 'GzipFileError';
+  }
+}
+
+function gzipFileError(file: string, err: unknown, linesRead: number): GzipFileError {
+  const e = err as { message?: string } | null;
+  return new GzipFileError(file, isZlibError(err) ? 'corrupt' : 'unreadable', linesRead, e?.message ?? String(err), { cause: err });
+}
+
+export interface GzipCheck {
+  /** `ok`: a complete gzip file whose checksums match; `truncated`: it ends early (a writer was killed). */
+  status: 'ok' | 'truncated' | 'corrupt' | 'unreadable';
+  /** Uncompressed bytes that could be decompressed. */
+  bytes: number;
+  /** What went wrong (zlib's or the file system's message); absent when `ok`. */
+  detail?: string;
+}
+
+/**
+ * Decompresses a whole gzip file without keeping anything, to learn whether it is complete and
+ * undamaged before any of it is used: gzip's CRC is only checked at the end of the file, so damaged
+ * data is otherwise noticed only after its lines have been read.
+ */
+export async function checkGzipFile(file: string): Promise<GzipCheck> {
+  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+  const src = createReadStream(file, { highWaterMark: 1 << 20 });
+  src.on('error', (err) => gunzip.destroy(err));
+  src.pipe(gunzip);
+  let bytes = 0;
+  try {
+    for await (const chunk of gunzip as AsyncIterable<Buffer>) bytes += chunk.length;
+    return { status: 'ok', bytes };
+  } catch (err) {
+    const detail = (err as { message?: string } | null)?.message ?? String(err);
+    if (isTruncationError(err)) return { status: 'truncated', bytes, detail };
+    return { status: isZlibError(err) ? 'corrupt' : 'unreadable', bytes, detail };
+  } finally {
+    src.destroy();
+    gunzip.destroy();
+  }
+}
+
 /**
  * Stream the lines of a recording (gzip). Empty lines are skipped; malformed lines are counted in
  * `stats.malformed` and skipped. A truncated gzip file (writer killed) yields every complete line
@@ -76,7 +142,8 @@ export async function* readRecording(file: string, stats?: ReadStats): AsyncGene
 /**
  * Stream the non-empty lines of any gzip text file (recordings, event logs), counting them in
  * `stats.lines`. A truncated file yields every complete line, counts the partial last one as
- * malformed and sets `stats.truncated`; other I/O errors are thrown.
+ * malformed and sets `stats.truncated`; bad gzip data or a file that cannot be read throws a
+ * GzipFileError naming the file (after the lines read before the damage have been yielded).
  */
 export async function* readGzipLines(file: string, stats?: ReadStats): AsyncGenerator<string> {
   for await (const batch of readGzipLineBatches(file, stats)) yield* batch;
@@ -97,6 +164,7 @@ export async function* readGzipLineBatches(file: string, stats?: ReadStats): Asy
   src.on('error', (err) => gunzip.destroy(err));
   src.pipe(gunzip);
   const decoder = new StringDecoder('utf8');
+  const lines0 = st.lines;
   let carry = '';
   let truncated = false;
   try {
@@ -117,7 +185,7 @@ export async function* readGzipLineBatches(file: string, stats?: ReadStats): Asy
       if (batch.length > 0) yield batch;
     }
   } catch (err) {
-    if (!isTruncationError(err)) throw err;
+    if (!isTruncationError(err)) throw gzipFileError(file, err, st.lines - lines0);
     truncated = true;
   } finally {
     src.destroy();
@@ -177,15 +245,24 @@ function pad2(n: number): string {
   return n < 10 ? `0${n}` : String(n);
 }
 
+/** Why a RecordingWriter opened a new file: the first write, a new UTC hour, or the size limit. */
+export type RotateReason = 'open' | 'hour' | 'size';
+
 export interface RecordingWriterOptions {
   /** Output directory (created if missing). */
   dir: string;
   /** File name prefix, e.g. `spot` / `usdm` / `btcusdt`: files are `<prefix>_<YYYYMMDD>_<HH>.gz`. */
   prefix: string;
-  /** Called with the path of every newly opened file (the first one included). */
-  onRotate?: (file: string) => void;
+  /** Called with the path of every newly opened file (the first one included) and why it was opened. */
+  onRotate?: (file: string, reason: RotateReason) => void;
   /** gzip level (default 6). */
   level?: number;
+  /**
+   * Largest uncompressed size of one file, bytes (default: no limit). A line that would take the current
+   * file past it goes to a new file of the same hour, `<prefix>_<YYYYMMDD>_<HH>.<n>.gz`; a single line
+   * longer than the limit gets a file of its own.
+   */
+  maxBytes?: number;
 }
 
 export interface RecordingWriterStats {
@@ -201,20 +278,26 @@ export interface RecordingWriterStats {
 
 /**
  * Writes `<recvNs> <text>\n` lines gzip-compressed to `DIR/<prefix>_<YYYYMMDD>_<HH>.gz` (UTC hour of
- * the receive time), rotating when the hour changes. An existing file is never overwritten: a
- * numbered variant `<prefix>_<YYYYMMDD>_<HH>.<n>.gz` is used instead. Every file is a complete gzip
- * stream once it has been rotated away from or `close()` has resolved.
+ * the receive time), rotating when the hour changes and, with `maxBytes`, when a file is full. An
+ * existing file is never overwritten: a numbered variant `<prefix>_<YYYYMMDD>_<HH>.<n>.gz` is used
+ * instead, numbered above every file of that hour already there, so that ordering the files by hour,
+ * then number (none = 0) gives the order the lines were written in. For the same reason a receive time
+ * that goes back to an earlier hour stays in the current file (the clock stepped back): a file's name
+ * is the hour of its first line. Every file is a complete gzip stream once it has been rotated away
+ * from or `close()` has resolved.
  */
 export class RecordingWriter {
   readonly stats: RecordingWriterStats = { messages: 0, bytes: 0, files: [], perStream: {} };
   private readonly opts: RecordingWriterOptions;
   private gz: Gzip | null = null;
   private currentKey = '';
+  private fileBytes = 0;
   private readonly closing: Promise<void>[] = [];
   private closed = false;
   private error: Error | null = null;
 
   constructor(opts: RecordingWriterOptions) {
+    if (opts.maxBytes !== undefined && !(opts.maxBytes > 0)) throw new Error(`RecordingWriter: maxBytes must be > 0 (got ${opts.maxBytes})`);
     this.opts = opts;
     mkdirSync(opts.dir, { recursive: true });
   }
@@ -232,6 +315,10 @@ export class RecordingWriter {
   get currentFile(): string | null {
     return this.stats.files.length > 0 && this.gz ? (this.stats.files[this.stats.files.length - 1] ?? null) : null;
   }
+  /** Uncompressed bytes written to the current file. */
+  get currentFileBytes(): number {
+    return this.gz ? this.fileBytes : 0;
+  }
 
   /** Append one line. Returns false when the gzip buffer is above its high-water mark (advisory). */
   write(recvNs: bigint, text: string): boolean {
@@ -239,11 +326,15 @@ export class RecordingWriter {
     if (this.error) throw this.error;
     const { day, hour } = utcHourKey(recvNs);
     const key = `${day}_${hour}`;
-    if (key !== this.currentKey || !this.gz) this.rotate(key);
     const line = `${recvNs} ${text}\n`;
+    const len = Buffer.byteLength(line);
+    if (!this.gz) this.rotate(key, this.stats.files.length === 0 ? 'open' : 'hour');
+    else if (key > this.currentKey) this.rotate(key, 'hour');
+    else if (this.opts.maxBytes !== undefined && this.fileBytes > 0 && this.fileBytes + len > this.opts.maxBytes) this.rotate(this.currentKey, 'size');
     const st = this.stats;
     st.messages++;
-    st.bytes += Buffer.byteLength(line);
+    st.bytes += len;
+    this.fileBytes += len;
     const name = envelopeStream(text) ?? '_bare';
     st.perStream[name] = (st.perStream[name] ?? 0) + 1;
     return this.gz!.write(line);
@@ -254,14 +345,23 @@ export class RecordingWriter {
     this.gz?.flush();
   }
 
-  private rotate(key: string): void {
+  private rotate(key: string, reason: RotateReason): void {
     if (this.gz) this.closing.push(this.finish(this.gz));
     this.gz = null;
     this.currentKey = key;
-    let file = join(this.opts.dir, `${this.opts.prefix}_${key}.gz`);
-    for (let n = 1; existsSync(file) || this.stats.files.includes(file); n++) {
-      file = join(this.opts.dir, `${this.opts.prefix}_${key}.${n}.gz`);
-    }
+    this.fileBytes = 0;
+    // above every file of this hour on disk or opened by us (a file being opened may not exist yet)
+    const { prefix, dir } = this.opts;
+    const start = `${prefix}_${key}`;
+    let next = 0;
+    const number = (name: string): number => {
+      if (!name.startsWith(start) || !name.endsWith('.gz')) return -1;
+      const mid = name.slice(start.length, -3);
+      return mid === '' ? 0 : /^\.\d+$/.test(mid) ? Number(mid.slice(1)) : -1;
+    };
+    for (const name of existsSync(dir) ? readdirSync(dir) : []) next = Math.max(next, number(name) + 1);
+    for (const f of this.stats.files) next = Math.max(next, number(basename(f)) + 1);
+    const file = join(dir, next === 0 ? `${start}.gz` : `${start}.${next}.gz`);
     const gz = createGzip({ level: this.opts.level ?? 6 });
     const out: WriteStream = createWriteStream(file, { flags: 'wx' });
     const onErr = (err: Error) => {
@@ -273,7 +373,7 @@ export class RecordingWriter {
     (gz as Gzip & { _ptOut?: WriteStream })._ptOut = out;
     this.gz = gz;
     this.stats.files.push(file);
-    this.opts.onRotate?.(file);
+    this.opts.onRotate?.(file, reason);
   }
 
   private finish(gz: Gzip): Promise<void> {

@@ -137,6 +137,24 @@ export class ObiStrategy implements Strategy {
     };
   }
 
+  saveState(): unknown {
+    return Object.fromEntries([...this.state].map(([k, s]) => [k, { ...s, lastOrderAt: Number.isFinite(s.lastOrderAt) ? s.lastOrderAt : null }]));
+  }
+
+  loadState(state: unknown): void {
+    if (typeof state !== 'object' || state === null) return;
+    for (const [symbol, v] of Object.entries(state as Record<string, Partial<SymbolState> & { lastOrderAt?: number | null }>)) {
+      if (typeof v !== 'object' || v === null) continue;
+      const dir = v.direction === 1 || v.direction === -1 ? v.direction : 0;
+      this.state.set(symbol, {
+        direction: dir,
+        streak: Number.isInteger(v.streak) ? v.streak! : 0,
+        lastOrderAt: typeof v.lastOrderAt === 'number' ? v.lastOrderAt : -Infinity,
+        lastImbalance: typeof v.lastImbalance === 'number' ? v.lastImbalance : 0,
+      });
+    }
+  }
+
   /** Counts one observation; true when the signal has persisted long enough. */
   private observe(st: SymbolState, dir: -1 | 0 | 1): boolean {
     if (dir === 0) {
