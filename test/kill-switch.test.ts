@@ -61,7 +61,9 @@ describe('kill switch', () => {
     const positions = (await getJson(`${api}/positions`)).body.positions as { qty: number }[];
     expect(positions.every((p) => Math.abs(p.qty) < 1e-12)).toBe(true);
     expect((await getJson(`${api}/orders/open`)).body.orders).toEqual([]);
-    expect(await engine.kill('SIGTERM')).toBe(0);
+    const code = await engine.kill('SIGTERM');
+    if (code !== 0) console.log('STDERR', engine.stderr().slice(-2000));
+    expect(code).toBe(0);
   }, 90_000);
 
   it('stays halted after a restart until an authenticated resume', async () => {

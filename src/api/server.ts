@@ -80,7 +80,7 @@ const bookParams = z.strictObject({ symbol: z.string().regex(/^[A-Za-z0-9]{2,20}
 
 /** The HTTP API: read-only views of the engine for this issue; every input validated. */
 export function buildApi(ctx: ApiContext): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: 64 * 1024 });
+  const app = Fastify({ logger: false, bodyLimit: 64 * 1024, forceCloseConnections: true });
   const now = ctx.now ?? Date.now;
   const { engine } = ctx;
   const sessionId = engine.sessionId;
@@ -104,6 +104,7 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
         name: engine.strategy.name,
         version: engine.strategy.version,
         params: engine.strategy.params,
+        state: engine.strategy.status?.() ?? null,
         mlGate: { enabled: false, reason: 'no model configured: the ML gate is off' },
       },
       session: ctx.session?.() ?? null,

@@ -110,12 +110,26 @@ export const VARIABLES = {
   EVENT_LOG_MAX_FILE_MB: { schema: num(1, 1_048_576, { int: true }), default: '256', doc: 'An event log file is closed and the next one (events_<day>_<hour>.<n>.gz) started when it would pass this many MiB uncompressed; files also rotate every UTC hour' },
   EVENT_LOG_RETENTION_DAYS: { schema: num(0, 36_500), default: '30', doc: 'Session event logs whose last input is older than this many days are deleted, at start and every hour (0 = keep forever; never the running session)' },
   EVENT_LOG_MAX_TOTAL_GB: { schema: num(0, 1_048_576), default: '20', doc: 'Cap on the size of all session event logs, GiB: above it the oldest sessions are deleted first (0 = no cap; never the running session)' },
+  STRATEGY: { schema: z.enum(['obi', 'anomaly']), default: 'obi', doc: 'The trading strategy: obi (order book imbalance) or anomaly (EMA range grid, parameters from ANOMALY_PARAMS_FILE)' },
+  ANOMALY_PARAMS_FILE: { schema: z.string().trim().min(1), default: './parameters.txt', doc: 'anomaly: key=value parameter file (see docs/strategies.md); a missing file means the defaults' },
+  ANOMALY_PARAMS_POLL_MS: { schema: num(100, 3_600_000, { int: true }), default: '1000', doc: 'anomaly: how often the parameter file is checked for changes (a bad file keeps the previous parameters)' },
   OBI_LEVELS: { schema: num(1, 100, { int: true }), default: '5', doc: 'Book levels per side in the imbalance' },
   OBI_DECAY: { schema: num(0, 1, { exclusiveMin: true }), default: '0.5', doc: 'Weight of level i is decay^i (closer levels weigh more)' },
   OBI_PERSISTENCE: { schema: num(1, 1000, { int: true }), default: '3', doc: 'Consecutive observations in the same direction before a signal' },
   OBI_MAX_SPREAD_TICKS: { schema: num(1, 1e6, { int: true }), default: '5', doc: 'No entries when the spread is wider than this many ticks' },
   OBI_COOLDOWN_MS: { schema: num(0, 3_600_000, { int: true }), default: '2000', doc: 'Minimum time between two orders of the strategy on one symbol' },
   OBI_ORDER_TYPE: { schema: z.enum(OBI_ORDER_TYPES), default: 'market', doc: 'market; limit (at the opposite touch, rest remains); post-only (joins its own touch)' },
+  OBI_MOMENTUM_MS: { schema: num(0, 3_600_000, { int: true }), default: '1000', doc: 'Momentum confirmation window: the microprice must have moved with the signal over it (0 = off)' },
+  OBI_MOMENTUM_TICKS: { schema: num(0, 1e6), default: '0', doc: 'Least microprice move in the signal direction over the window, ticks (0 = not against it)' },
+  OBI_VOL_WINDOW_MS: { schema: num(2000, 86_400_000, { int: true }), default: '60000', doc: 'Window of the realized volatility (std of 1-second mid log returns)' },
+  OBI_MIN_VOL_BPS: { schema: num(0, 10_000), default: '0', doc: 'No entries below this realized volatility, bp (0 = no lower bound)' },
+  OBI_MAX_VOL_BPS: { schema: num(0, 10_000), default: '0', doc: 'No entries above this realized volatility, bp (0 = no upper bound)' },
+  OBI_OI_CONFIRM: { schema: bool, default: 'false', doc: 'Entries need USD-M open interest not falling over OBI_OI_WINDOW_MS (unknown passes)' },
+  OBI_OI_WINDOW_MS: { schema: num(1000, 86_400_000, { int: true }), default: '300000', doc: 'Open-interest trend window' },
+  OBI_LIQ_MAX: { schema: num(0, 1e6, { int: true }), default: '3', doc: 'Liquidation-cascade guard: this many USD-M liquidations within OBI_LIQ_WINDOW_MS block entries (0 = off)' },
+  OBI_LIQ_WINDOW_MS: { schema: num(100, 3_600_000, { int: true }), default: '10000', doc: 'Liquidation-cascade guard window' },
+  OBI_MAX_HOLD_MS: { schema: num(0, 30 * 86_400_000, { int: true }), default: '600000', doc: 'Time stop: a position held this long is closed (0 = off)' },
+  OBI_EXIT_ON_OPPOSITE: { schema: bool, default: 'true', doc: 'An opposite signal closes the whole position (else it steps by one order)' },
   OBI_ORDER_TTL_MS: { schema: num(1, 3_600_000, { int: true }), default: '5000', doc: 'Limit modes: cancel an order still working after this long' },
   FUTURES: { schema: bool, default: 'true', doc: 'Also listen to USD-M futures (funding, open interest, liquidations, futures books)' },
   OPEN_INTEREST_POLL_MS: { schema: num(1000, 3_600_000, { int: true }), default: '60000', doc: 'Open interest REST polling interval' },
@@ -137,7 +151,7 @@ export type Config = { [K in keyof Vars]: z.output<Vars[K]['schema']> };
 
 /** Variables that are secrets: never logged, stored or returned. */
 export const SECRET_KEYS: readonly (keyof Config)[] = ['API_TOKEN'];
-const OUR_PREFIXES = ['CHECKPOINT_', 'WARMUP_', 'SHABBAT_', 'RISK_', 'OBI_', 'BINANCE_', 'BOOK_', 'ORDER_', 'OPEN_INTEREST_', 'EQUITY_', 'FEE_', 'LATENCY_', 'QUEUE_', 'IMPACT_', 'TRADE_', 'EVENT_'];
+const OUR_PREFIXES = ['ANOMALY_', 'STRATEGY', 'CHECKPOINT_', 'WARMUP_', 'SHABBAT_', 'RISK_', 'OBI_', 'BINANCE_', 'BOOK_', 'ORDER_', 'OPEN_INTEREST_', 'EQUITY_', 'FEE_', 'LATENCY_', 'QUEUE_', 'IMPACT_', 'TRADE_', 'EVENT_'];
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {

@@ -131,6 +131,7 @@ export class Engine implements FeedSink {
   readonly gateway: RiskGateway;
   readonly exchange: PaperExchange;
   readonly futures = new Map<string, FuturesState>();
+  private readonly futuresHist = new Map<string, { liquidations: number[]; oiTimes: number[]; oiValues: number[] }>();
   readonly counters = {
     events: 0,
     bookUpdates: 0,
@@ -223,6 +224,11 @@ export class Engine implements FeedSink {
         return engine.now;
       },
       position: (i) => this.portfolio.position(i.venue, i.symbol)?.qty ?? 0,
+      positionInfo: (i) => {
+        const p = this.portfolio.position(i.venue, i.symbol);
+        return p ? { qty: p.qty, avgEntry: p.avgEntry, openedAt: p.openedAt } : { qty: 0, avgEntry: 0, openedAt: null };
+      },
+      futures: (symbol) => this.futuresView(symbol),
       openOrders: (i) => this.openOrders(i.venue, i.symbol),
       cancel: (id) => this.cancel(id),
     };
@@ -398,7 +404,14 @@ export class Engine implements FeedSink {
         if (inst) {
           const price = priceToNumber(inst, ev.priceUnits);
           this.lastTrade.set(key, { price, time: ev.eventTime });
-          if (ev.venue === this.options.tradeVenue) this.stopTracker(key).onTrade(price, qtyToNumber(inst, ev.qtyUnits), ev.eventTime);
+          if (ev.venue === this.options.tradeVenue) {
+            this.stopTracker(key).onTrade(price, qtyToNumber(inst, ev.qtyUnits), ev.eventTime);
+            const s = this.options.strategy;
+            if (s.onTrade) {
+              const intent = s.onTrade(ev, inst, this.ctx);
+              if (intent) this.submit(intent);
+            }
+          }
         }
         if (this.exchange.restingCount(key) > 0) this.exchange.onTrade(key, ev.priceUnits, ev.qtyUnits, ev.buyerIsMaker, this.now, ev.eventTime);
         break;
@@ -418,12 +431,16 @@ export class Engine implements FeedSink {
         const f = this.futuresState(ev.symbol);
         f.liquidations++;
         f.lastLiquidationAt = ev.eventTime;
+        pushCapped(this.futuresHistory(ev.symbol).liquidations, this.now, 512);
         break;
       }
       case 'openInterest': {
         const f = this.futuresState(ev.symbol);
         f.openInterest = ev.openInterest;
         f.openInterestTime = ev.time;
+        const h = this.futuresHistory(ev.symbol);
+        pushCapped(h.oiTimes, this.now, 256);
+        pushCapped(h.oiValues, ev.openInterest, 256);
         break;
       }
       case 'depth':
@@ -473,6 +490,18 @@ export class Engine implements FeedSink {
     this.options.logger.warn({ control: c, state: this.gateway.controlState() }, 'control command');
     this.persistControls();
     return { ok: true, at: this.now, state: this.gateway.controlState(), ...(canceled !== undefined ? { canceled } : {}), ...(flattening !== undefined ? { flattening } : {}) };
+  }
+
+  /**
+   * New strategy parameters (a reloaded parameter file, or its error): an input like any other, written to
+   * the event log, so a replay applies the same parameters at the same point without reading the file.
+   */
+  strategyParams(ev: unknown, recvTime: EpochMs): void {
+    this.options.inputLog?.write(recvTime, 'params', JSON.stringify(ev));
+    this.advance(recvTime);
+    const s = this.options.strategy as Strategy & { onParamsEvent?: (e: unknown) => void };
+    s.onParamsEvent?.(ev);
+    this.options.logger.warn({ strategy: s.id, event: ev }, 'strategy parameters');
   }
 
   /**
@@ -588,6 +617,38 @@ export class Engine implements FeedSink {
       default:
         assertNeverAction(a);
     }
+  }
+
+  private futuresHistory(symbol: string): { liquidations: number[]; oiTimes: number[]; oiValues: number[] } {
+    let h = this.futuresHist.get(symbol);
+    if (!h) this.futuresHist.set(symbol, (h = { liquidations: [], oiTimes: [], oiValues: [] }));
+    return h;
+  }
+
+  /** What a strategy sees of a symbol's USD-M data. */
+  futuresView(symbol: string): import('../strategy/strategy.js').FuturesView {
+    const f = this.futures.get(symbol);
+    const h = this.futuresHist.get(symbol);
+    const now = this.now;
+    return {
+      fundingRate: f?.fundingRate ?? null,
+      openInterest: f?.openInterest ?? null,
+      openInterestChange: (windowMs) => {
+        if (!h || h.oiTimes.length < 2) return null;
+        const last = h.oiValues[h.oiValues.length - 1]!;
+        // the newest sample at least windowMs old, else the oldest one
+        let i = h.oiTimes.length - 2;
+        while (i > 0 && h.oiTimes[i]! > now - windowMs) i--;
+        const base = h.oiValues[i]!;
+        return base > 0 ? last / base - 1 : null;
+      },
+      liquidations: (windowMs) => {
+        if (!h) return 0;
+        let n = 0;
+        for (let i = h.liquidations.length - 1; i >= 0 && h.liquidations[i]! > now - windowMs; i--) n++;
+        return n;
+      },
+    };
   }
 
   private futuresState(symbol: string): FuturesState {
@@ -978,4 +1039,10 @@ function assertNeverReport(r: never): never {
 }
 function assertNeverControl(c: never): never {
   throw new Error(`unknown control ${JSON.stringify(c)}`);
+}
+
+/** Appends to a list kept at most `cap` long (drops the oldest). */
+function pushCapped(list: number[], v: number, cap: number): void {
+  list.push(v);
+  if (list.length > cap) list.splice(0, list.length - cap);
 }

@@ -11,7 +11,7 @@ import { BinanceFeed } from '../marketdata/binance/feed.js';
 import { Store } from '../store/db.js';
 import { EVENT_LOG_FORMAT, EventLogWriter, pruneEventLogs } from '../store/eventlog.js';
 import type { Engine } from './engine.js';
-import { createEngine } from './presets.js';
+import { createEngine, loadStrategyParams } from './presets.js';
 import { loadContinuation } from './restart.js';
 import { VERSION } from '../version.js';
 
@@ -42,6 +42,7 @@ export async function startLive(config: Config, logger: Logger, opts: { fresh?: 
   const sessionId = cont?.sessionId ?? newSessionId(Date.now());
   const runId = newSessionId(Date.now());
   const seed = config.SEED ?? randomInt(0, 2 ** 32 - 1);
+  const strategyFile = loadStrategyParams(config, startedAt, logger.child({ component: 'strategy' }));
   if (cont) config = { ...config, INITIAL_BALANCE: cont.initialCash };
   const configForLog: Record<string, unknown> = { ...config };
   for (const k of SECRET_KEYS) delete configForLog[k];
@@ -58,6 +59,7 @@ export async function startLive(config: Config, logger: Logger, opts: { fresh?: 
         format: EVENT_LOG_FORMAT, sessionId, runId, startedAt, version: VERSION, seed, database: dbFile, config: configForLog,
         controls: controls as Record<string, unknown> | null,
         restore: (cont?.restore ?? null) as Record<string, unknown> | null,
+        strategyParams: (strategyFile?.event ?? null) as Record<string, unknown> | null,
       }, { maxFileBytes: config.EVENT_LOG_MAX_FILE_MB * 2 ** 20 })
     : null;
   // event log housekeeping: retention by age and a cap on the total size, at start and every hour
@@ -90,6 +92,7 @@ export async function startLive(config: Config, logger: Logger, opts: { fresh?: 
     logOrders: true,
     controls,
     continues: cont !== null,
+    strategyParams: strategyFile?.event ?? null,
   });
   if (cont) engine.restore(cont.restore);
 
@@ -158,6 +161,13 @@ export async function startLive(config: Config, logger: Logger, opts: { fresh?: 
     }
   };
   const checkpointer = setInterval(checkpoint, config.CHECKPOINT_MS);
+  // the anomaly strategy's parameter file: a change is an input of the engine (logged, replayed)
+  const paramsPoller = strategyFile
+    ? setInterval(() => {
+        const ev = strategyFile.file.poll(Date.now());
+        if (ev) engine.strategyParams(ev, receiveTime());
+      }, config.ANOMALY_PARAMS_POLL_MS)
+    : null;
 
   let stopped = false;
   return {
@@ -172,14 +182,19 @@ export async function startLive(config: Config, logger: Logger, opts: { fresh?: 
       clearInterval(wake);
       clearInterval(checkpointer);
       clearInterval(pruner);
+      if (paramsPoller) clearInterval(paramsPoller);
+      const t0 = performance.now();
+      // stop intake (feeds, then the API: open connections are closed, not waited for), then write the
+      // state a restart needs, then finish the event log files
       for (const f of feeds) f.stop();
       await api.close();
       engine.flush();
       checkpoint();
       store.endSession(sessionId, engine.now);
       store.close();
+      const tState = performance.now();
       await eventLog?.close();
-      logger.info({ sessionId }, 'papertape stopped');
+      logger.info({ sessionId, stateMs: Math.round(tState - t0), totalMs: Math.round(performance.now() - t0) }, 'papertape stopped');
     },
   };
 }

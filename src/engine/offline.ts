@@ -11,8 +11,9 @@ import { summarize } from '../portfolio/stats.js';
 import { Store } from '../store/db.js';
 import { readEventLog, readSessionHeader, type EventLogReadOptions, type SessionHeader } from '../store/eventlog.js';
 import type { RiskControlState } from '../risk/gateway.js';
+import type { ParamsEvent } from '../strategy/anomaly/params.js';
 import type { ControlCommand, Engine, RestoreState } from './engine.js';
-import { createEngine } from './presets.js';
+import { createEngine, loadStrategyParams } from './presets.js';
 
 /** What one recording file holds. */
 export interface RecordingInfo {
@@ -249,8 +250,10 @@ export async function runBacktest(files: readonly string[], o: BacktestOptions):
   const database = typeof o.database === 'string' ? o.database : o.database(sessionId);
   const store = freshDatabase(database);
   try {
+    const strategyParams = loadStrategyParams(o.config, startTime, o.logger)?.event ?? null;
     const engine = createEngine({
       config: o.config,
+      strategyParams,
       sessionId,
       startedAt: startTime,
       seed: o.seed,
@@ -329,6 +332,7 @@ export async function replayEventLog(dir: string, o: ReplayOptions): Promise<Rep
       tradeVenue: config.TRADE_VENUE,
       meta: { replayOf: header.sessionId, runId: header.runId ?? header.sessionId },
       controls: (header.controls ?? null) as Partial<RiskControlState> | null,
+      strategyParams: (header.strategyParams ?? null) as ParamsEvent | null,
     });
     // a run that continued a session starts from the state it continued from
     if (header.restore) engine.restore(header.restore as unknown as RestoreState);
@@ -352,6 +356,9 @@ export async function replayEventLog(dir: string, o: ReplayOptions): Promise<Rep
           break;
         case 'control':
           engine.control(JSON.parse(input.payload) as ControlCommand, input.time);
+          break;
+        case 'params':
+          engine.strategyParams(JSON.parse(input.payload) as unknown, input.time);
           break;
         case 'msg':
           processor(input.venue).onMessage(input.payload, input.time);

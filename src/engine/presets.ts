@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type { Logger } from '../core/logger.js';
 import { Rng } from '../core/rng.js';
 import type { EpochMs, Venue } from '../core/types.js';
@@ -8,6 +9,8 @@ import { createLatencyModel } from '../execution/paper/latency.js';
 import { parseQueueModel } from '../execution/paper/queue.js';
 import type { InputLog } from '../marketdata/binance/processor.js';
 import type { Store } from '../store/db.js';
+import { AnomalyStrategy } from '../strategy/anomaly/anomaly.js';
+import { ParamsFile, type ParamsEvent } from '../strategy/anomaly/params.js';
 import { ObiStrategy } from '../strategy/obi/obi.js';
 import type { Strategy } from '../strategy/strategy.js';
 import { VERSION } from '../version.js';
@@ -69,7 +72,32 @@ export function buildSchedule(config: Config): TradingSchedule | null {
   };
 }
 
-export function buildStrategy(config: Config): Strategy {
+/**
+ * The configured strategy. The anomaly strategy takes its parameters from an event (the parameter file as
+ * read at start, logged so a replay never reads the file); without one it uses its defaults.
+ */
+/**
+ * Reads the anomaly strategy's parameter file at start: its parameters, or null when there is no file
+ * (the defaults apply). A file that exists but does not parse stops the start, every problem listed.
+ */
+export function loadStrategyParams(config: Config, now: EpochMs, logger?: Logger): { file: ParamsFile; event: ParamsEvent | null } | null {
+  if (config.STRATEGY !== 'anomaly') return null;
+  const file = new ParamsFile(config.ANOMALY_PARAMS_FILE, logger);
+  const ev = file.load(now);
+  if (ev.kind === 'anomaly_params') return { file, event: ev };
+  if (!existsSync(config.ANOMALY_PARAMS_FILE)) {
+    logger?.warn({ path: config.ANOMALY_PARAMS_FILE }, 'no anomaly parameter file: the defaults apply (the file is read when it appears)');
+    return { file, event: null };
+  }
+  throw new Error(`${config.ANOMALY_PARAMS_FILE}: ${ev.message}${ev.errors.length > 0 ? `\n  - ${ev.errors.join('\n  - ')}` : ''}`);
+}
+
+export function buildStrategy(config: Config, params?: ParamsEvent | null): Strategy {
+  if (config.STRATEGY === 'anomaly') {
+    const s = new AnomalyStrategy();
+    if (params) s.onParamsEvent(params);
+    return s;
+  }
   return new ObiStrategy({
     levels: config.OBI_LEVELS,
     decay: config.OBI_DECAY,
@@ -81,6 +109,17 @@ export function buildStrategy(config: Config): Strategy {
     cooldownMs: config.OBI_COOLDOWN_MS,
     orderType: config.OBI_ORDER_TYPE,
     orderTtlMs: config.OBI_ORDER_TTL_MS,
+    momentumMs: config.OBI_MOMENTUM_MS,
+    momentumTicks: config.OBI_MOMENTUM_TICKS,
+    volWindowMs: config.OBI_VOL_WINDOW_MS,
+    minVolBps: config.OBI_MIN_VOL_BPS,
+    maxVolBps: config.OBI_MAX_VOL_BPS,
+    oiConfirm: config.OBI_OI_CONFIRM,
+    oiWindowMs: config.OBI_OI_WINDOW_MS,
+    liqMax: config.OBI_LIQ_MAX,
+    liqWindowMs: config.OBI_LIQ_WINDOW_MS,
+    maxHoldMs: config.OBI_MAX_HOLD_MS,
+    exitOnOpposite: config.OBI_EXIT_ON_OPPOSITE,
   });
 }
 
@@ -100,6 +139,8 @@ export interface SessionSpec {
   schedule?: TradingSchedule | null;
   /** the session exists already (a restart continues it): do not start it again */
   continues?: boolean;
+  /** the anomaly strategy's parameters as read at start */
+  strategyParams?: ParamsEvent | null;
 }
 
 /** One engine, wired the same way live, in a backtest and in a replay: only the inputs differ. */
@@ -115,7 +156,7 @@ export function createEngine(s: SessionSpec): Engine {
     config: s.config,
     sessionId: s.sessionId,
     store: s.store,
-    strategy: buildStrategy(s.config),
+    strategy: buildStrategy(s.config, s.strategyParams ?? null),
     models: buildModels(s.config, new Rng(s.seed)),
     logger: s.logger,
     startedAt: s.startedAt,

@@ -41,6 +41,8 @@ export interface SessionHeader {
   runId?: string;
   /** the state a restarted run continued from (portfolio, working orders, checkpoint), for the replay */
   restore?: Record<string, unknown> | null;
+  /** the strategy's parameters as read at start (anomaly: the parameter file), for the replay */
+  strategyParams?: Record<string, unknown> | null;
 }
 
 /** Receive time at the log's resolution (microseconds): live code stamps inputs with this. */
@@ -164,6 +166,7 @@ export function eventFiles(dir: string): string[] {
 export type LoggedInput =
   | { kind: 'tick'; time: EpochMs }
   | { kind: 'control'; time: EpochMs; payload: string }
+  | { kind: 'params'; time: EpochMs; payload: string }
   | { kind: 'msg'; time: EpochMs; venue: string; payload: string }
   | { kind: 'info'; time: EpochMs; venue: string; payload: string }
   | { kind: 'snap'; time: EpochMs; venue: string; symbol: string; payload: string }
@@ -352,6 +355,11 @@ function parseLine(line: string): LoggedInput | string {
   const sp2 = line.indexOf(' ', sp1 + 1);
   const first = sp2 < 0 ? line.slice(sp1 + 1) : line.slice(sp1 + 1, sp2);
   if (first === 'tick') return { kind: 'tick', time };
+  if (first === 'params' || first === 'params~') {
+    if (sp2 < 0) return 'params without a payload';
+    const payload = first === 'params' ? line.slice(sp2 + 1) : decodeEscaped(line.slice(sp2 + 1));
+    return payload === null ? 'bad escaped payload' : { kind: 'params', time, payload };
+  }
   if (first === 'control' || first === 'control~') {
     if (sp2 < 0) return 'control without a command';
     const payload = first === 'control' ? line.slice(sp2 + 1) : decodeEscaped(line.slice(sp2 + 1));

@@ -1,14 +1,29 @@
 import { createHash } from 'node:crypto';
 import type { L2Book } from '../book/book.js';
 import type { EpochMs } from '../core/types.js';
+import type { TradeEvent } from '../model/events.js';
 import type { Instrument } from '../model/instrument.js';
 import type { Order, OrderIntent } from '../model/order.js';
+
+/** USD-M futures data for a symbol, as the engine has seen it (engine time). */
+export interface FuturesView {
+  fundingRate: number | null;
+  openInterest: number | null;
+  /** relative change of open interest over the last `windowMs` (null: not enough samples) */
+  openInterestChange(windowMs: number): number | null;
+  /** liquidations received in the last `windowMs` */
+  liquidations(windowMs: number): number;
+}
 
 /** What a strategy may look at besides the book: no I/O, no wall clock. */
 export interface StrategyContext {
   readonly now: EpochMs;
   /** signed position in base units (fills the strategy has been told about) */
   position(inst: Instrument): number;
+  /** the open position: signed quantity, average entry, when it was opened (null when flat) */
+  positionInfo(inst: Instrument): { qty: number; avgEntry: number; openedAt: EpochMs | null };
+  /** USD-M data for a symbol (funding, open interest, liquidations) */
+  futures(symbol: string): FuturesView;
   /** the strategy's orders on this instrument that are still working (sent, not yet ended) */
   openOrders(inst: Instrument): readonly Order[];
   /** asks the exchange to cancel an order; the answer comes back later through onOrderUpdate */
@@ -22,7 +37,12 @@ export interface Strategy {
   /** name@version#paramsHash: recorded on every order and fill */
   readonly id: string;
   readonly params: Readonly<Record<string, unknown>>;
+  /** the instrument's book changed (every applied diff of the traded venue) */
   onBook(book: L2Book, inst: Instrument, ctx: StrategyContext): OrderIntent | null;
+  /** a trade printed on the traded venue (strategies that work on prices or bars built from trades) */
+  onTrade?(trade: TradeEvent, inst: Instrument, ctx: StrategyContext): OrderIntent | null;
+  /** facts for /status (e.g. a parameter file that failed to load) */
+  status?(): Record<string, unknown>;
   /** an order of this strategy changed (acknowledged, filled, canceled, ...), after the response latency */
   onOrderUpdate?(order: Order, ctx: StrategyContext): void;
   /** its state as JSON-safe data, for checkpoints (restarts continue from it) */

@@ -2,17 +2,29 @@ import { describe, expect, it } from 'vitest';
 import { syncedBook } from '../../../test/support/books.js';
 import { referenceInstrument } from '../../marketdata/binance/reference.js';
 import type { Order } from '../../model/order.js';
-import type { StrategyContext } from '../strategy.js';
-import { ObiStrategy, weightedImbalance, type ObiParams } from './obi.js';
+import type { FuturesView, StrategyContext } from '../strategy.js';
+import { MarketTracker, microprice, ObiStrategy, weightedImbalance, type ObiParams } from './obi.js';
 
 const inst = referenceInstrument('spot', 'BTCUSDT');
 const P: ObiParams = {
   levels: 3, decay: 0.5, threshold: 0.3, persistence: 3, maxSpreadTicks: 5, orderNotional: 600, maxPosition: 1, cooldownMs: 1000,
   orderType: 'market', orderTtlMs: 5000,
+  // the filters and exits have their own tests below: off here
+  momentumMs: 0, momentumTicks: 0, volWindowMs: 60_000, minVolBps: 0, maxVolBps: 0, oiConfirm: false, oiWindowMs: 300_000,
+  liqMax: 0, liqWindowMs: 10_000, maxHoldMs: 0, exitOnOpposite: false,
 };
 
-function mkCtx(now: number, position = 0, open: Order[] = [], canceled: string[] = []): StrategyContext {
-  return { now, position: () => position, openOrders: () => open, cancel: (id) => void canceled.push(id) };
+const NO_FUTURES: FuturesView = { fundingRate: null, openInterest: null, openInterestChange: () => null, liquidations: () => 0 };
+
+function mkCtx(now: number, position = 0, open: Order[] = [], canceled: string[] = [], extra: { openedAt?: number | null; futures?: FuturesView } = {}): StrategyContext {
+  return {
+    now,
+    position: () => position,
+    positionInfo: () => ({ qty: position, avgEntry: 60000, openedAt: position === 0 ? null : extra.openedAt ?? 0 }),
+    futures: () => extra.futures ?? NO_FUTURES,
+    openOrders: () => open,
+    cancel: (id) => void canceled.push(id),
+  };
 }
 
 function working(side: 'BUY' | 'SELL', createdAt: number): Order {
@@ -39,7 +51,7 @@ describe('order book imbalance', () => {
     expect(strat.onBook(book, inst, ctx(100))).toBeNull();
     const i = strat.onBook(book, inst, ctx(200));
     expect(i).toMatchObject({ side: 'BUY', type: 'MARKET', symbol: 'BTCUSDT', qtyUnits: 999_000 /* 600 / mid 60000.005 = 0.0099999, floored to the 0.00001 step */ });
-    expect(i?.strategy).toMatch(/^obi@0\.2\.0#[0-9a-f]{8}$/);
+    expect(i?.strategy).toMatch(/^obi@0\.3\.0#[0-9a-f]{8}$/);
     for (let t = 300; t < 1200; t += 100) expect(strat.onBook(book, inst, ctx(t))).toBeNull();
     // cooldown over and persistence met again
     expect(strat.onBook(book, inst, ctx(1300))).not.toBeNull();
@@ -107,5 +119,105 @@ describe('order book imbalance', () => {
     old.cancelRequestedAt = 6000;
     expect(strat.onBook(down, inst, mkCtx(6100, 0, [old], canceled))).toBeNull();
     expect(canceled).toHaveLength(2);
+  });
+});
+
+describe('microprice and the market tracker', () => {
+  it('leans the microprice toward the thinner side', () => {
+    // bid 100 x 3, ask 101 x 1: (100*1 + 101*3) / 4 = 100.75
+    expect(microprice(100, 3, 101, 1)).toBeCloseTo(100.75, 12);
+    expect(microprice(100, 0, 101, 0)).toBe(100.5);
+  });
+
+  it('measures momentum over a window and the std of 1-second mid returns', () => {
+    const t = new MarketTracker(10_000);
+    expect(t.momentum(0, 1000)).toBeNaN();
+    t.observe(0, 100, 100);
+    t.observe(400, 101, 100);
+    t.observe(1000, 103, 101);
+    // at 1000: the newest sample at least 1000 ms old is the one at 0 -> 103 - 100
+    expect(t.momentum(1000, 1000)).toBe(3);
+    expect(t.momentum(1000, 600)).toBe(2); // vs the sample at 400
+    // seconds 0, 1, 2, 3 end at mids 100, 101, 100, 102 -> returns ln(1.01), ln(100/101), ln(1.02)
+    t.observe(2000, 100, 100);
+    t.observe(3000, 102, 102);
+    t.observe(4000, 102, 102);
+    const r = [Math.log(101 / 100), Math.log(100 / 101), Math.log(102 / 100)];
+    const mean = (r[0]! + r[1]! + r[2]!) / 3;
+    const sd = Math.sqrt(r.reduce((a, x) => a + (x - mean) ** 2, 0) / 2);
+    expect(t.volatilityBps()).toBeCloseTo(sd * 1e4, 9);
+  });
+});
+
+describe('order book imbalance: filters and exits', () => {
+  const up = syncedBook(inst, [[60000, 5]], [[60000.01, 1]]).book; // buy signal
+  const down = syncedBook(inst, [[60000, 1]], [[60000.01, 5]]).book; // sell signal
+  const signal = (s: ObiStrategy, book: typeof up, ctxAt: (t: number) => StrategyContext) => {
+    let got = null;
+    for (let t = 0; t < 3; t++) got = s.onBook(book, inst, ctxAt(t));
+    return got;
+  };
+
+  it('momentum: an entry waits until the microprice confirms it', () => {
+    const s = new ObiStrategy({ ...P, momentumMs: 1000, momentumTicks: 0 });
+    // no history yet: unknown momentum blocks
+    expect(signal(s, up, (t) => mkCtx(t))).toBeNull();
+    expect(s.status()).toMatchObject({ symbols: { BTCUSDT: { lastBlock: expect.stringMatching(/momentum/) } } });
+    // one second later with the same microprice: momentum 0 is not against a buy
+    expect(s.onBook(up, inst, mkCtx(1500))).toMatchObject({ side: 'BUY' });
+  });
+
+  it('momentum does not hold back an order that reduces the position', () => {
+    const s = new ObiStrategy({ ...P, momentumMs: 1000, exitOnOpposite: true });
+    expect(signal(s, down, (t) => mkCtx(t, 0.5))).toMatchObject({ side: 'SELL', qtyUnits: 50_000_000 });
+  });
+
+  it.each([
+    ['below the band', { minVolBps: 5, maxVolBps: 0 }, /below/],
+    ['above the band', { minVolBps: 0, maxVolBps: 0.5 }, /above/],
+  ])('volatility band: %s blocks entries', (_n, band, why) => {
+    const s = new ObiStrategy({ ...P, ...band, volWindowMs: 10_000 });
+    // mids alternate 1 bp around 60000 for 4 seconds: a small, known volatility
+    const b1 = syncedBook(inst, [[60000, 5]], [[60000.01, 1]]).book;
+    const b2 = syncedBook(inst, [[60006, 5]], [[60006.01, 1]]).book;
+    for (let sec = 0; sec < 5; sec++) s.onBook(sec % 2 ? b2 : b1, inst, mkCtx(sec * 1000));
+    expect(signal(s, up, (t) => mkCtx(6000 + t))).toBeNull();
+    expect(s.status()).toMatchObject({ symbols: { BTCUSDT: { lastBlock: expect.stringMatching(why) } } });
+  });
+
+  it('liquidation cascade guard and open-interest confirmation block entries', () => {
+    const cascade = { fundingRate: null, openInterest: 1, openInterestChange: () => 0.01, liquidations: (w: number) => (w === 10_000 ? 3 : 0) };
+    const s = new ObiStrategy({ ...P, liqMax: 3, liqWindowMs: 10_000 });
+    expect(signal(s, up, (t) => mkCtx(t, 0, [], [], { futures: cascade }))).toBeNull();
+    expect(s.status()).toMatchObject({ symbols: { BTCUSDT: { lastBlock: expect.stringMatching(/cascade/) } } });
+    const falling = { ...NO_FUTURES, openInterestChange: () => -0.02 };
+    const o = new ObiStrategy({ ...P, oiConfirm: true, oiWindowMs: 60_000 });
+    expect(signal(o, up, (t) => mkCtx(t, 0, [], [], { futures: falling }))).toBeNull();
+    const rising = { ...NO_FUTURES, openInterestChange: () => 0.02 };
+    expect(signal(new ObiStrategy({ ...P, oiConfirm: true, oiWindowMs: 60_000 }), up, (t) => mkCtx(t, 0, [], [], { futures: rising }))).toMatchObject({ side: 'BUY' });
+  });
+
+  it('an opposite signal closes the whole position', () => {
+    const s = new ObiStrategy({ ...P, exitOnOpposite: true });
+    expect(signal(s, down, (t) => mkCtx(t, 0.3))).toMatchObject({ side: 'SELL', qtyUnits: 30_000_000 });
+    const stepwise = new ObiStrategy({ ...P, exitOnOpposite: false });
+    expect(signal(stepwise, down, (t) => mkCtx(t, 0.3))).toMatchObject({ side: 'SELL', qtyUnits: 999_000 });
+  });
+
+  it('time stop: a position held longer than maxHoldMs is closed at market, whatever the signal', () => {
+    const s = new ObiStrategy({ ...P, maxHoldMs: 60_000 });
+    const flat = syncedBook(inst, [[60000, 1]], [[60000.01, 1]]).book;
+    expect(s.onBook(flat, inst, mkCtx(59_999, -0.02, [], [], { openedAt: 0 }))).toBeNull();
+    expect(s.onBook(flat, inst, mkCtx(60_000, -0.02, [], [], { openedAt: 0 }))).toMatchObject({ side: 'BUY', type: 'MARKET', qtyUnits: 2_000_000, reason: expect.stringMatching(/^time stop/) });
+  });
+
+  it('keeps its state across a JSON round trip', () => {
+    const s = new ObiStrategy(P);
+    s.onBook(up, inst, mkCtx(0));
+    s.onBook(up, inst, mkCtx(1));
+    const t = new ObiStrategy(P);
+    t.loadState(JSON.parse(JSON.stringify(s.saveState())));
+    // the streak carries over: the third observation signals at once
+    expect(t.onBook(up, inst, mkCtx(2))).toMatchObject({ side: 'BUY' });
   });
 });

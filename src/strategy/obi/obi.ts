@@ -28,6 +28,23 @@ export interface ObiParams {
   orderType: ObiOrderType;
   /** a limit order still working after this long is canceled (limit and post-only modes) */
   orderTtlMs: number;
+  /** momentum confirmation: the microprice must have moved at least momentumTicks in the signal's direction over this window (0 = off) */
+  momentumMs: number;
+  momentumTicks: number;
+  /** realized-volatility band for entries: std of 1-second mid log returns over volWindowMs, in bp (max 0 = no upper bound) */
+  volWindowMs: number;
+  minVolBps: number;
+  maxVolBps: number;
+  /** open-interest confirmation: entries need open interest not falling over oiWindowMs (unknown passes) */
+  oiConfirm: boolean;
+  oiWindowMs: number;
+  /** liquidation-cascade guard: this many liquidations within liqWindowMs block entries (0 = off) */
+  liqMax: number;
+  liqWindowMs: number;
+  /** time stop: a position held this long is closed (0 = off) */
+  maxHoldMs: number;
+  /** an opposite signal closes the whole position first (else it steps by one order) */
+  exitOnOpposite: boolean;
 }
 
 export type ObiOrderType = 'market' | 'limit' | 'post-only';
@@ -52,6 +69,86 @@ interface SymbolState {
   streak: number;
   lastOrderAt: number;
   lastImbalance: number;
+  /** why the last signal sent nothing (a filter), for /status */
+  lastBlock: string | null;
+}
+
+/**
+ * Microprice samples over a short window (momentum) and 1-second mid returns over a longer one (realized
+ * volatility), in fixed ring buffers: no allocation per book update.
+ */
+export class MarketTracker {
+  private readonly t = new Float64Array(1024);
+  private readonly v = new Float64Array(1024);
+  private head = 0;
+  private count = 0;
+  private readonly rets: Float64Array;
+  private rHead = 0;
+  private rCount = 0;
+  private sum = 0;
+  private sumSq = 0;
+  private second = NaN;
+  private lastMidOfSecond = NaN;
+  private prevSecondMid = NaN;
+
+  constructor(readonly volWindowMs: number) {
+    this.rets = new Float64Array(Math.max(2, Math.ceil(volWindowMs / 1000)));
+  }
+
+  observe(now: number, micro: number, mid: number): void {
+    this.t[this.head] = now;
+    this.v[this.head] = micro;
+    this.head = (this.head + 1) & 1023;
+    if (this.count < 1024) this.count++;
+    const sec = Math.floor(now / 1000);
+    if (sec !== this.second) {
+      if (this.second === this.second && this.prevSecondMid === this.prevSecondMid && this.lastMidOfSecond > 0) {
+        this.pushReturn(Math.log(this.lastMidOfSecond / this.prevSecondMid));
+      }
+      if (this.lastMidOfSecond === this.lastMidOfSecond) this.prevSecondMid = this.lastMidOfSecond;
+      this.second = sec;
+    }
+    this.lastMidOfSecond = mid;
+  }
+
+  private pushReturn(r: number): void {
+    const cap = this.rets.length;
+    if (this.rCount === cap) {
+      const old = this.rets[this.rHead]!;
+      this.sum -= old;
+      this.sumSq -= old * old;
+    } else this.rCount++;
+    this.rets[this.rHead] = r;
+    this.rHead = (this.rHead + 1) % cap;
+    this.sum += r;
+    this.sumSq += r * r;
+  }
+
+  /** microprice change over the last `windowMs` (NaN when the history is shorter) */
+  momentum(now: number, windowMs: number): number {
+    if (this.count === 0) return NaN;
+    const last = this.v[(this.head - 1) & 1023]!;
+    for (let i = 2; i <= this.count; i++) {
+      const k = (this.head - i) & 1023;
+      if (this.t[k]! <= now - windowMs) return last - this.v[k]!;
+    }
+    return NaN;
+  }
+
+  /** standard deviation of the 1-second mid log returns in the window, in basis points (NaN with < 2) */
+  volatilityBps(): number {
+    const n = this.rCount;
+    if (n < 2) return NaN;
+    const mean = this.sum / n;
+    const variance = Math.max(0, (this.sumSq - n * mean * mean) / (n - 1));
+    return Math.sqrt(variance) * 1e4;
+  }
+}
+
+/** Size-weighted mid of the touch: leans toward the side with less quantity (the likely next price). */
+export function microprice(bidPx: number, bidQty: number, askPx: number, askQty: number): number {
+  const q = bidQty + askQty;
+  return q > 0 ? (bidPx * askQty + askPx * bidQty) / q : (bidPx + askPx) / 2;
 }
 
 /**
@@ -62,9 +159,10 @@ interface SymbolState {
  */
 export class ObiStrategy implements Strategy {
   readonly name = 'obi';
-  readonly version = '0.2.0';
+  readonly version = '0.3.0';
   readonly id: string;
   private readonly state = new Map<string, SymbolState>();
+  private readonly trackers = new Map<string, MarketTracker>();
 
   constructor(readonly params: Readonly<ObiParams>) {
     this.id = `${this.name}@${this.version}#${paramsHash(params as unknown as Record<string, unknown>)}`;
@@ -79,13 +177,26 @@ export class ObiStrategy implements Strategy {
     const p = this.params;
     let st = this.state.get(inst.symbol);
     if (!st) {
-      st = { direction: 0, streak: 0, lastOrderAt: -Infinity, lastImbalance: 0 };
+      st = { direction: 0, streak: 0, lastOrderAt: -Infinity, lastImbalance: 0, lastBlock: null };
       this.state.set(inst.symbol, st);
     }
     if (book.bids.size === 0 || book.asks.size === 0) return null;
+    let tracker = this.trackers.get(inst.symbol);
+    if (!tracker) this.trackers.set(inst.symbol, (tracker = new MarketTracker(p.volWindowMs)));
+    const micro = microprice(book.bestBid(), book.bids.qty(0), book.bestAsk(), book.asks.qty(0));
+    tracker.observe(ctx.now, micro, book.mid());
     const imb = weightedImbalance(book.bids, book.asks, p.levels, p.decay);
     st.lastImbalance = imb;
     const dir: -1 | 0 | 1 = imb > p.threshold ? 1 : imb < -p.threshold ? -1 : 0;
+    // time stop: a position held too long is closed, whatever the signal
+    const held = ctx.positionInfo(inst);
+    if (p.maxHoldMs > 0 && held.qty !== 0 && held.openedAt !== null && ctx.now - held.openedAt >= p.maxHoldMs && ctx.openOrders(inst).length === 0 && ctx.now - st.lastOrderAt >= p.cooldownMs) {
+      const qtyUnits = floorToStep(inst, Math.abs(held.qty));
+      if (qtyUnits > 0) {
+        st.lastOrderAt = ctx.now;
+        return { venue: inst.venue, symbol: inst.symbol, side: held.qty > 0 ? 'SELL' : 'BUY', type: 'MARKET', qtyUnits, strategy: this.id, reason: `time stop: held ${Math.round((ctx.now - held.openedAt) / 1000)} s`, createdAt: ctx.now };
+      }
+    }
     if (p.orderType !== 'market') {
       const open = ctx.openOrders(inst);
       if (open.length > 0) {
@@ -106,17 +217,28 @@ export class ObiStrategy implements Strategy {
 
     const mid = priceToNumber(inst, book.mid());
     const position = ctx.position(inst);
+    const reducing = (dir > 0 && position < 0) || (dir < 0 && position > 0);
+    if (!reducing) {
+      const block = this.entryBlock(dir as 1 | -1, tracker, inst, ctx);
+      st.lastBlock = block;
+      if (block !== null) return null;
+    }
     const step = qtyToNumber(inst, inst.stepUnits);
-    // room toward the target, never past it
-    const room = dir > 0 ? p.maxPosition - position : p.maxPosition + position;
-    // the order notional, raised to the venue's minimum notional when it falls short (USD-M: 100 USDT)
-    const minQty = inst.minNotional > 0 ? Math.ceil(inst.minNotional / mid / step - 1e-9) * step : 0;
-    const wanted = Math.min(Math.max(p.orderNotional / mid, minQty), room);
+    let wanted: number;
+    if (reducing && p.exitOnOpposite) {
+      // the signal turned against the position: close it all
+      wanted = Math.abs(position);
+    } else {
+      // room toward the target, never past it
+      const room = dir > 0 ? p.maxPosition - position : p.maxPosition + position;
+      // the order notional, raised to the venue's minimum notional when it falls short (USD-M: 100 USDT)
+      const minQty = inst.minNotional > 0 ? Math.ceil(inst.minNotional / mid / step - 1e-9) * step : 0;
+      wanted = Math.min(Math.max(p.orderNotional / mid, minQty), room);
+    }
     const qtyUnits = wanted >= step ? floorToStep(inst, wanted) : 0;
     if (qtyUnits <= 0) return null;
     st.lastOrderAt = ctx.now;
     st.streak = 0;
-    const reducing = (dir > 0 && position < 0) || (dir < 0 && position > 0);
     const side = dir > 0 ? 'BUY' : 'SELL';
     const limit =
       p.orderType === 'market'
@@ -137,6 +259,40 @@ export class ObiStrategy implements Strategy {
     };
   }
 
+  /** Why an entry in direction `dir` must wait (momentum, volatility band, open interest, liquidations), or null. */
+  private entryBlock(dir: 1 | -1, tracker: MarketTracker, inst: Instrument, ctx: StrategyContext): string | null {
+    const p = this.params;
+    if (p.momentumMs > 0) {
+      const m = tracker.momentum(ctx.now, p.momentumMs) / inst.tickUnits;
+      if (!(dir * m >= p.momentumTicks)) return `momentum ${Number.isNaN(m) ? 'unknown' : `${m.toFixed(2)} ticks`} does not confirm`;
+    }
+    if (p.minVolBps > 0 || p.maxVolBps > 0) {
+      const v = tracker.volatilityBps();
+      if (!Number.isFinite(v)) return 'volatility not known yet';
+      if (v < p.minVolBps) return `volatility ${v.toFixed(2)} bp below ${p.minVolBps}`;
+      if (p.maxVolBps > 0 && v > p.maxVolBps) return `volatility ${v.toFixed(2)} bp above ${p.maxVolBps}`;
+    }
+    const f = ctx.futures(inst.symbol);
+    if (p.liqMax > 0) {
+      const n = f.liquidations(p.liqWindowMs);
+      if (n >= p.liqMax) return `${n} liquidations in ${p.liqWindowMs / 1000} s: cascade guard`;
+    }
+    if (p.oiConfirm) {
+      const c = f.openInterestChange(p.oiWindowMs);
+      if (c !== null && c < 0) return `open interest falling (${(c * 100).toFixed(3)}%)`;
+    }
+    return null;
+  }
+
+  status(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const [symbol, st] of this.state) {
+      const t = this.trackers.get(symbol);
+      out[symbol] = { imbalance: st.lastImbalance, direction: st.direction, streak: st.streak, lastBlock: st.lastBlock, volatilityBps: t ? t.volatilityBps() : null };
+    }
+    return { symbols: out };
+  }
+
   saveState(): unknown {
     return Object.fromEntries([...this.state].map(([k, s]) => [k, { ...s, lastOrderAt: Number.isFinite(s.lastOrderAt) ? s.lastOrderAt : null }]));
   }
@@ -151,6 +307,7 @@ export class ObiStrategy implements Strategy {
         streak: Number.isInteger(v.streak) ? v.streak! : 0,
         lastOrderAt: typeof v.lastOrderAt === 'number' ? v.lastOrderAt : -Infinity,
         lastImbalance: typeof v.lastImbalance === 'number' ? v.lastImbalance : 0,
+        lastBlock: null,
       });
     }
   }
