@@ -541,21 +541,9 @@ export class Engine implements FeedSink {
     if (!pos || pos.qty === 0) return;
     const trigger = this.stops.get(key)?.check(pos.qty, pos.avgEntry, price);
     if (!trigger) return;
-    for (const w of this.working.values()) if (w.order.venue === inst.venue && w.order.symbol === inst.symbol && w.order.strategy === 'risk') return;
-    const units = Math.round(Math.abs(pos.qty) * 10 ** inst.qtyDecimals);
-    const qtyUnits = units - (units % inst.stepUnits);
-    if (qtyUnits <= 0) return;
-    this.submit({
-      venue: inst.venue,
-      symbol: inst.symbol,
-      side: pos.qty > 0 ? 'SELL' : 'BUY',
-      type: 'MARKET',
-      qtyUnits,
-      strategy: 'risk',
-      reason: `${trigger.kind === 'stop_loss' ? 'stop loss' : 'take profit'}: price ${price} crossed ${trigger.level.toFixed(inst.priceDecimals)} (entry ${pos.avgEntry.toFixed(inst.priceDecimals)}, ATR ${trigger.atr.toFixed(inst.priceDecimals)})`,
-      purpose: 'stop',
-      createdAt: this.now,
-    });
+    const d = inst.priceDecimals;
+    const what = trigger.kind === 'stop_loss' ? 'stop loss' : 'take profit';
+    this.flatten(inst.venue, inst.symbol, 'stop', `${what}: price ${price} crossed ${trigger.level.toFixed(d)} (entry ${pos.avgEntry.toFixed(d)}, ATR ${trigger.atr.toFixed(d)})`);
   }
 
   /** Enters and leaves the schedule's pauses; entering one cancels the strategies' orders. */
@@ -705,7 +693,8 @@ export class Engine implements FeedSink {
       grossExposure: snap.grossExposure,
       dataPoints: this.dataPoints.get(key) ?? 0,
       fundingRate: this.futures.get(intent.symbol)?.fundingRate ?? null,
-      scheduleReason: this.schedulePause?.reason ?? this.options.schedule?.pauseAt(this.now)?.reason ?? null,
+      // kept current by advance(), which every input and timed action goes through
+      scheduleReason: this.schedulePause?.reason ?? null,
     });
     if (!decision.approved) {
       this.counters.denials++;
