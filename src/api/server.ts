@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { compareVariants } from '../engine/compare.js';
 import type { Engine } from '../engine/engine.js';
 import type { FeedStatus } from '../marketdata/binance/feed.js';
 
@@ -11,6 +12,8 @@ export interface ApiContext {
   startedAt: number;
   /** wall clock of the edge */
   now?: () => number;
+  /** the shadow variants (SHADOW), for /strategies */
+  shadows?: () => { name: string; engine: Engine }[];
   /** facts about the session (seed, event log) for /status */
   session?: () => Record<string, unknown>;
   /** bearer token for endpoints that change anything; unset: they answer 403 */
@@ -165,6 +168,7 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
     return { counts: engine.opts().store.denialCounts(sessionId), denials: engine.opts().store.listDenials(sessionId, { limit: q.limit }) };
   });
   app.get('/metrics', async () => engine.metrics());
+  app.get('/strategies', async () => ({ variants: compareVariants(engine, ctx.shadows?.() ?? []) }));
   app.get('/book/:symbol', async (req) => {
     const p = parseQuery(bookParams, req.params);
     const q = parseQuery(bookQuery, req.query);

@@ -48,6 +48,51 @@ const symbols = z
   .refine((l) => l.every((s) => /^[A-Z0-9]{2,20}$/.test(s)), { message: 'symbols are letters and digits, comma-separated (BTCUSDT,ETHUSDT)' })
   .refine((l) => new Set(l).size === l.length, { message: 'a symbol is listed twice' });
 
+/** One shadow variant: a name and the strategy variables it changes. */
+export interface ShadowVariant {
+  name: string;
+  overrides: Record<string, string>;
+}
+
+/** Variables a shadow variant may change: the strategy's own. */
+const SHADOW_KEYS = /^(STRATEGY|OBI_[A-Z_]+|IMBALANCE_THRESHOLD|ORDER_NOTIONAL|ANOMALY_PARAMS_FILE)$/;
+
+/** Parses SHADOW (`name:KEY=VALUE&KEY=VALUE;...`); throws listing every problem. */
+export function parseShadows(text: string): ShadowVariant[] {
+  const out: ShadowVariant[] = [];
+  const problems: string[] = [];
+  for (const part of text.split(';').map((p) => p.trim()).filter(Boolean)) {
+    const colon = part.indexOf(':');
+    const name = (colon < 0 ? part : part.slice(0, colon)).trim();
+    if (!/^[a-z0-9][a-z0-9-]{0,31}$/.test(name)) problems.push(`"${name}": a variant name is lowercase letters, digits and dashes (at most 32)`);
+    else if (out.some((v) => v.name === name)) problems.push(`"${name}" is named twice`);
+    const overrides: Record<string, string> = {};
+    for (const kv of (colon < 0 ? '' : part.slice(colon + 1)).split('&').map((x) => x.trim()).filter(Boolean)) {
+      const eq = kv.indexOf('=');
+      const key = (eq < 0 ? kv : kv.slice(0, eq)).trim();
+      const value = eq < 0 ? '' : kv.slice(eq + 1).trim();
+      if (!SHADOW_KEYS.test(key) || !(key in VARIABLES)) {
+        problems.push(`${name}: ${key} is not a strategy variable a shadow may change`);
+        continue;
+      }
+      const r = (VARIABLES[key as keyof typeof VARIABLES].schema as z.ZodType).safeParse(value);
+      if (!r.success) problems.push(`${name}: ${key}=${JSON.stringify(value)}: ${r.error.issues.map((i) => i.message).join('; ')}`);
+      overrides[key] = value;
+    }
+    if (Object.keys(overrides).length === 0) problems.push(`${name}: no changes (give KEY=VALUE after the name)`);
+    out.push({ name, overrides });
+  }
+  if (problems.length > 0) throw new Error(problems.join('; '));
+  return out;
+}
+
+/** The configuration of a shadow variant: the base with its strategy variables changed. */
+export function variantConfig(base: Config, v: ShadowVariant): Config {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, text] of Object.entries(v.overrides)) out[k] = (VARIABLES[k as keyof typeof VARIABLES].schema as z.ZodType).parse(text);
+  return out as Config;
+}
+
 /** A text the given parser accepts (its error message becomes the problem). */
 const checked = (parse: (v: string) => void) =>
   z.string().superRefine((v, ctx) => {
@@ -110,6 +155,7 @@ export const VARIABLES = {
   EVENT_LOG_MAX_FILE_MB: { schema: num(1, 1_048_576, { int: true }), default: '256', doc: 'An event log file is closed and the next one (events_<day>_<hour>.<n>.gz) started when it would pass this many MiB uncompressed; files also rotate every UTC hour' },
   EVENT_LOG_RETENTION_DAYS: { schema: num(0, 36_500), default: '30', doc: 'Session event logs whose last input is older than this many days are deleted, at start and every hour (0 = keep forever; never the running session)' },
   EVENT_LOG_MAX_TOTAL_GB: { schema: num(0, 1_048_576), default: '20', doc: 'Cap on the size of all session event logs, GiB: above it the oldest sessions are deleted first (0 = no cap; never the running session)' },
+  SHADOW: { schema: checked((v) => void parseShadows(v)), default: '', doc: 'Strategy variants run in shadow (own virtual account, same data and fill models, no effect on trading): name:KEY=VALUE&KEY=VALUE;name2:... over STRATEGY, OBI_*, IMBALANCE_THRESHOLD, ORDER_NOTIONAL, ANOMALY_PARAMS_FILE' },
   STRATEGY: { schema: z.enum(['obi', 'anomaly']), default: 'obi', doc: 'The trading strategy: obi (order book imbalance) or anomaly (EMA range grid, parameters from ANOMALY_PARAMS_FILE)' },
   ANOMALY_PARAMS_FILE: { schema: z.string().trim().min(1), default: './parameters.txt', doc: 'anomaly: key=value parameter file (see docs/strategies.md); a missing file means the defaults' },
   ANOMALY_PARAMS_POLL_MS: { schema: num(100, 3_600_000, { int: true }), default: '1000', doc: 'anomaly: how often the parameter file is checked for changes (a bad file keeps the previous parameters)' },

@@ -11,7 +11,8 @@ import { BinanceFeed } from '../marketdata/binance/feed.js';
 import { Store } from '../store/db.js';
 import { EVENT_LOG_FORMAT, EventLogWriter, pruneEventLogs } from '../store/eventlog.js';
 import type { Engine } from './engine.js';
-import { createEngine, loadStrategyParams } from './presets.js';
+import { EngineGroup } from './fanout.js';
+import { createEngine, createShadows, loadShadowParams, loadStrategyParams } from './presets.js';
 import { loadContinuation } from './restart.js';
 import { VERSION } from '../version.js';
 
@@ -43,6 +44,7 @@ export async function startLive(config: Config, logger: Logger, opts: { fresh?: 
   const runId = newSessionId(Date.now());
   const seed = config.SEED ?? randomInt(0, 2 ** 32 - 1);
   const strategyFile = loadStrategyParams(config, startedAt, logger.child({ component: 'strategy' }));
+  const shadowParams = loadShadowParams(config, startedAt, logger.child({ component: 'strategy' }));
   if (cont) config = { ...config, INITIAL_BALANCE: cont.initialCash };
   const configForLog: Record<string, unknown> = { ...config };
   for (const k of SECRET_KEYS) delete configForLog[k];
@@ -60,6 +62,7 @@ export async function startLive(config: Config, logger: Logger, opts: { fresh?: 
         controls: controls as Record<string, unknown> | null,
         restore: (cont?.restore ?? null) as Record<string, unknown> | null,
         strategyParams: (strategyFile?.event ?? null) as Record<string, unknown> | null,
+        shadowParams: shadowParams as Record<string, unknown>,
       }, { maxFileBytes: config.EVENT_LOG_MAX_FILE_MB * 2 ** 20 })
     : null;
   // event log housekeeping: retention by age and a cap on the total size, at start and every hour
@@ -95,6 +98,9 @@ export async function startLive(config: Config, logger: Logger, opts: { fresh?: 
     strategyParams: strategyFile?.event ?? null,
   });
   if (cont) engine.restore(cont.restore);
+  // shadow variants: the same inputs, their own virtual accounts (one session each per run)
+  const shadows = createShadows({ config, sessionId, startedAt, seed, store, logger: logger.child({ component: 'shadow' }), tradeVenue: config.TRADE_VENUE }, runId, shadowParams);
+  const group = new EngineGroup(engine, shadows);
 
   const feeds: BinanceFeed[] = [
     new BinanceFeed({
@@ -102,7 +108,7 @@ export async function startLive(config: Config, logger: Logger, opts: { fresh?: 
       symbols: config.SYMBOLS,
       wsUrl: config.BINANCE_SPOT_WS_URL,
       restUrl: config.BINANCE_SPOT_REST_URL,
-      sink: engine,
+      sink: group,
       logger: logger.child({ component: 'feed' }),
       inputLog: eventLog,
     }),
@@ -114,7 +120,7 @@ export async function startLive(config: Config, logger: Logger, opts: { fresh?: 
         symbols: config.SYMBOLS,
         wsUrl: config.BINANCE_FUTURES_WS_URL,
         restUrl: config.BINANCE_FUTURES_REST_URL,
-        sink: engine,
+        sink: group,
         logger: logger.child({ component: 'feed' }),
         openInterestPollMs: config.OPEN_INTEREST_POLL_MS,
         inputLog: eventLog,
@@ -129,6 +135,7 @@ export async function startLive(config: Config, logger: Logger, opts: { fresh?: 
     startedAt,
     apiToken: config.API_TOKEN,
     clock: receiveTime,
+    shadows: () => shadows.map((s) => ({ name: s.name, engine: s.engine })),
     session: () => ({ seed, eventLog: eventLog ? { dir: eventLog.dir, lines: eventLog.lines, bytes: eventLog.bytes } : null }),
   });
   await api.listen({ host: config.HOST, port: config.PORT });
@@ -144,12 +151,12 @@ export async function startLive(config: Config, logger: Logger, opts: { fresh?: 
   // Engine time moves with the inputs; these timers only make sure that, in a quiet market, what is
   // due (order arrivals, acknowledgements, fills) happens on time. Every tick goes to the event log.
   const ticker = setInterval(() => {
-    engine.tick(receiveTime());
+    group.tick(receiveTime());
     eventLog?.flush();
   }, 1000);
   const wake = setInterval(() => {
     const t = receiveTime();
-    if (engine.nextDue() <= t) engine.tick(t);
+    if (group.nextDue() <= t) group.tick(t);
   }, 5);
 
   // checkpoints: strategy and indicator state, queue places (the database has orders, fills, controls)
@@ -188,9 +195,10 @@ export async function startLive(config: Config, logger: Logger, opts: { fresh?: 
       // state a restart needs, then finish the event log files
       for (const f of feeds) f.stop();
       await api.close();
-      engine.flush();
+      group.flush();
       checkpoint();
       store.endSession(sessionId, engine.now);
+      for (const s of shadows) store.endSession(s.engine.sessionId, s.engine.now);
       store.close();
       const tState = performance.now();
       await eventLog?.close();

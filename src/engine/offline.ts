@@ -13,7 +13,8 @@ import { readEventLog, readSessionHeader, type EventLogReadOptions, type Session
 import type { RiskControlState } from '../risk/gateway.js';
 import type { ParamsEvent } from '../strategy/anomaly/params.js';
 import type { ControlCommand, Engine, RestoreState } from './engine.js';
-import { createEngine, loadStrategyParams } from './presets.js';
+import { EngineGroup } from './fanout.js';
+import { createEngine, createShadows, loadStrategyParams } from './presets.js';
 
 /** What one recording file holds. */
 export interface RecordingInfo {
@@ -161,6 +162,25 @@ export interface OfflineSummary {
   malformed: number;
   /** receive time minus exchange event time of depth diffs and trades, per venue (ms) */
   feedLatencyMs: ReturnType<Engine['executionStatus']>['feedLatencyMs'];
+  /** the shadow variants (SHADOW): their own virtual accounts */
+  shadows?: ShadowSummary[];
+}
+
+export interface ShadowSummary {
+  name: string;
+  sessionId: string;
+  strategy: string;
+  orders: number;
+  fills: number;
+  pnl: number;
+  fees: number;
+}
+
+function shadowSummaries(shadows: readonly { name: string; engine: Engine }[]): ShadowSummary[] {
+  return shadows.map(({ name, engine }) => {
+    const a = engine.account();
+    return { name, sessionId: engine.sessionId, strategy: engine.strategy.id, orders: engine.counters.orders, fills: engine.counters.fills, pnl: a.totalPnl, fees: a.fees };
+  });
 }
 
 function summary(engine: Engine, store: Store, db: string, events: number, startTime: EpochMs, elapsedMs: number, malformed: number): OfflineSummary {
@@ -262,9 +282,11 @@ export async function runBacktest(files: readonly string[], o: BacktestOptions):
       tradeVenue,
       meta: { backtest: { files: infos.map((i) => ({ file: basename(i.file), venue: i.venue, symbol: i.symbol })) } },
     });
+    const shadows = createShadows({ config: o.config, sessionId, startedAt: startTime, seed: o.seed, store, logger: o.logger, tradeVenue }, sessionId);
+    const group = new EngineGroup(engine, shadows);
     const processors = new Map<Venue, VenueProcessor>();
     for (const v of venues) {
-      const p = new VenueProcessor({ venue: v, sink: engine, logger: o.logger, symbols });
+      const p = new VenueProcessor({ venue: v, sink: group, logger: o.logger, symbols });
       const err = p.onExchangeInfo({ symbols: symbols.map((s) => REFERENCE_EXCHANGE_INFO[v][s]).filter((x) => x !== undefined) }, startTime);
       if (err) throw new Error(`${v}: ${err}`);
       processors.set(v, p);
@@ -287,13 +309,14 @@ export async function runBacktest(files: readonly string[], o: BacktestOptions):
     });
     store.commitBatch();
     // what is still in flight at the end of the data arrives at its time
-    engine.tick(Math.max(engine.now, engine.nextDue() === Infinity ? engine.now : engine.nextDue()));
-    engine.flush();
+    group.tick(Math.max(engine.now, group.nextDue() === Infinity ? engine.now : group.nextDue()));
+    group.flush();
     store.endSession(sessionId, engine.now);
+    for (const s of shadows) store.endSession(s.engine.sessionId, s.engine.now);
     o.onProgress?.(1, events);
     let malformed = stats.malformed + unknownLines;
     for (const p of processors.values()) malformed += Object.values(p.decoder.malformed).reduce((a, b) => a + b, 0);
-    return summary(engine, store, database, events, startTime, performance.now() - started, malformed);
+    return { ...summary(engine, store, database, events, startTime, performance.now() - started, malformed), shadows: shadowSummaries(shadows) };
   } finally {
     store.close();
   }
@@ -336,12 +359,19 @@ export async function replayEventLog(dir: string, o: ReplayOptions): Promise<Rep
     });
     // a run that continued a session starts from the state it continued from
     if (header.restore) engine.restore(header.restore as unknown as RestoreState);
+    const runKey = header.runId ?? header.sessionId;
+    const shadows = createShadows(
+      { config, sessionId: header.sessionId, startedAt: header.startedAt, seed: header.seed, store, logger: o.logger, tradeVenue: config.TRADE_VENUE },
+      runKey,
+      (header.shadowParams ?? {}) as Record<string, ParamsEvent | null>,
+    );
+    const group = new EngineGroup(engine, shadows);
     const processors = new Map<string, VenueProcessor>();
     const processor = (venue: string): VenueProcessor => {
       let p = processors.get(venue);
       if (!p) {
         if (venue !== 'spot' && venue !== 'usdm') throw new Error(`event log names an unknown venue ${venue}`);
-        p = new VenueProcessor({ venue, sink: engine, logger: o.logger, symbols: config.SYMBOLS });
+        p = new VenueProcessor({ venue, sink: group, logger: o.logger, symbols: config.SYMBOLS });
         processors.set(venue, p);
       }
       return p;
@@ -352,7 +382,7 @@ export async function replayEventLog(dir: string, o: ReplayOptions): Promise<Rep
       events++;
       switch (input.kind) {
         case 'tick':
-          engine.tick(input.time);
+          group.tick(input.time);
           break;
         case 'control':
           engine.control(JSON.parse(input.payload) as ControlCommand, input.time);
@@ -378,11 +408,12 @@ export async function replayEventLog(dir: string, o: ReplayOptions): Promise<Rep
       }
       if (o.onProgress && (events & 0x3fff) === 0) o.onProgress(events);
     }
-    engine.flush();
+    group.flush();
     store.endSession(header.sessionId, engine.now);
+    for (const s of shadows) store.endSession(s.engine.sessionId, s.engine.now);
     let malformed = stats.malformed;
     for (const p of processors.values()) malformed += Object.values(p.decoder.malformed).reduce((a, b) => a + b, 0);
-    return { header, summary: summary(engine, store, o.database, events, header.startedAt, performance.now() - started, malformed) };
+    return { header, summary: { ...summary(engine, store, o.database, events, header.startedAt, performance.now() - started, malformed), shadows: shadowSummaries(shadows) } };
   } finally {
     store.close();
   }

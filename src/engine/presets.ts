@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import type { Logger } from '../core/logger.js';
 import { Rng } from '../core/rng.js';
 import type { EpochMs, Venue } from '../core/types.js';
-import { redactedConfig, type Config } from '../config/config.js';
+import { parseShadows, redactedConfig, variantConfig, type Config } from '../config/config.js';
 import { parseFeeOverrides, TableFeeModel } from '../execution/paper/fees.js';
 import { NoImpact, RecoveringImpact } from '../execution/paper/impact.js';
 import { createLatencyModel } from '../execution/paper/latency.js';
@@ -141,6 +141,37 @@ export interface SessionSpec {
   continues?: boolean;
   /** the anomaly strategy's parameters as read at start */
   strategyParams?: ParamsEvent | null;
+}
+
+/** Each shadow variant's strategy parameters as read now (anomaly variants: their parameter file). */
+export function loadShadowParams(config: Config, now: EpochMs, logger?: Logger): Record<string, ParamsEvent | null> {
+  const out: Record<string, ParamsEvent | null> = {};
+  for (const v of parseShadows(config.SHADOW)) out[v.name] = loadStrategyParams(variantConfig(config, v), now, logger)?.event ?? null;
+  return out;
+}
+
+/**
+ * The shadow engines of SHADOW: each variant's strategy on its own virtual account (session
+ * `<runKey>~<name>`), the same data and fill models, no event log, no operator controls. Anomaly variants
+ * read their parameter file once, at start (`params`, by variant name, lets a replay pass what was read).
+ */
+export function createShadows(s: SessionSpec, runKey: string, params?: Record<string, ParamsEvent | null>): { name: string; engine: Engine; params: ParamsEvent | null }[] {
+  return parseShadows(s.config.SHADOW).map((v) => {
+    const config = variantConfig(s.config, v);
+    const p = params !== undefined ? params[v.name] ?? null : loadStrategyParams(config, s.startedAt, s.logger)?.event ?? null;
+    const engine = createEngine({
+      config,
+      sessionId: `${runKey}~${v.name}`,
+      startedAt: s.startedAt,
+      seed: s.seed,
+      store: s.store,
+      logger: s.logger,
+      tradeVenue: s.tradeVenue,
+      strategyParams: p,
+      meta: { shadowOf: s.sessionId, variant: v.name, overrides: v.overrides },
+    });
+    return { name: v.name, engine, params: p };
+  });
 }
 
 /** One engine, wired the same way live, in a backtest and in a replay: only the inputs differ. */

@@ -43,6 +43,8 @@ export interface SessionHeader {
   restore?: Record<string, unknown> | null;
   /** the strategy's parameters as read at start (anomaly: the parameter file), for the replay */
   strategyParams?: Record<string, unknown> | null;
+  /** the same for each shadow variant, by name */
+  shadowParams?: Record<string, unknown> | null;
 }
 
 /** Receive time at the log's resolution (microseconds): live code stamps inputs with this. */
