@@ -48,8 +48,25 @@ describe('shadow variants', () => {
   }, 60_000);
 
   it('GET /strategies compares the trading strategy with its shadows', async () => {
-    const s = await startSession({ replay: [SPOT_FILES[0]!, '--speed', '60', '--start-delay', '800'], env: { SHADOW, FUTURES: 'false', OBI_COOLDOWN_MS: '200', EQUITY_SNAPSHOT_MS: '1000' } });
+    const TOKEN = 'shadow-test-token-0123456';
+    const s = await startSession({ replay: [SPOT_FILES[0]!, '--speed', '40', '--start-delay', '800'], env: { SHADOW, FUTURES: 'false', OBI_COOLDOWN_MS: '200', EQUITY_SNAPSHOT_MS: '1000', API_TOKEN: TOKEN } });
     try {
+      // promotion: authenticated, validated, recorded with its time; the variant then trades the symbol
+      const promote = (body: unknown, token?: string) =>
+        fetch(`${s.api}/strategies/promote`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
+      expect((await promote({ variant: 'passive' })).status).toBe(401);
+      expect((await promote({ variant: 'passive' }, 'wrong-token-wrong-token')).status).toBe(401);
+      expect((await promote({ variant: 'nope' }, TOKEN)).status).toBe(404);
+      expect((await promote({ variant: 'passive', symbols: ['ETHUSDT'] }, TOKEN)).status).toBe(400);
+      await waitFor('some trading orders', async () => (await getJson(`${s.api}/orders?limit=5`)).body.orders.length >= 2, 30_000);
+      const ok = await promote({ variant: 'passive', symbols: ['btcusdt'] }, TOKEN);
+      expect(ok.status).toBe(200);
+      const promotedAt = ((await ok.json()) as { at: number; promoted: Record<string, string> }).at;
+      const passiveId = (await getJson(`${s.api}/strategies`)).body.variants.find((v: { name: string }) => v.name === 'passive').strategy;
+      await waitFor('an order of the promoted variant', async () =>
+        (await getJson(`${s.api}/orders?limit=20`)).body.orders.some((o: { strategy: string; createdAt: number }) => o.createdAt > promotedAt && o.strategy === passiveId), 30_000);
+      const after = (await getJson(`${s.api}/orders?limit=1000`)).body.orders.filter((o: { createdAt: number; strategy: string }) => o.createdAt > promotedAt && o.strategy !== 'risk');
+      expect(after.every((o: { strategy: string }) => o.strategy === passiveId)).toBe(true);
       await waitFor('the replay to finish', async () => (await getJson(`http://${s.exchange}/replay/status`)).body.finished === true, 60_000, 250);
       const { status, body } = await getJson(`${s.api}/strategies`);
       expect(status).toBe(200);
@@ -61,6 +78,8 @@ describe('shadow variants', () => {
       }
       expect(body.variants[0].psrVsTrading).toBeNull();
       expect(body.variants[2].orders).toBeGreaterThan(0);
+      expect(body.promoted).toEqual({ BTCUSDT: 'passive' });
+      expect(body.changes).toEqual([{ time: promotedAt, symbols: ['BTCUSDT'], variant: 'passive', strategy: passiveId }]);
     } finally {
       await s.stop();
     }

@@ -79,6 +79,10 @@ const reasonQ = z.string().trim().min(1).max(200).optional();
 const killBody = z.strictObject({ flatten: z.boolean().optional(), reason: reasonQ }).optional();
 const pauseBody = z.strictObject({ reason: reasonQ }).optional();
 const emptyBody = z.strictObject({}).optional();
+const promoteBody = z.strictObject({
+  variant: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'a variant name'),
+  symbols: z.array(z.string().regex(/^[A-Za-z0-9]{2,20}$/).transform((s) => s.toUpperCase())).min(1).optional(),
+});
 const bookParams = z.strictObject({ symbol: z.string().regex(/^[A-Za-z0-9]{2,20}$/, 'expected a symbol like BTCUSDT') });
 
 /** The HTTP API: read-only views of the engine for this issue; every input validated. */
@@ -168,7 +172,26 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
     return { counts: engine.opts().store.denialCounts(sessionId), denials: engine.opts().store.listDenials(sessionId, { limit: q.limit }) };
   });
   app.get('/metrics', async () => engine.metrics());
-  app.get('/strategies', async () => ({ variants: compareVariants(engine, ctx.shadows?.() ?? []) }));
+  app.get('/strategies', async () => ({
+    variants: compareVariants(engine, ctx.shadows?.() ?? []),
+    // symbol -> the shadow variant that trades it instead of the configured strategy
+    promoted: engine.promoted(),
+    changes: engine.opts().store.listStrategyChanges(sessionId),
+  }));
+  app.post('/strategies/promote', async (req) => {
+    authorize(req, ctx.apiToken);
+    const b = parseQuery(promoteBody, req.body);
+    const names = (ctx.shadows?.() ?? []).map((s) => s.name);
+    if (b.variant !== 'configured' && !names.includes(b.variant)) {
+      throw new ApiError(404, 'unknown_variant', `no shadow variant ${b.variant} (running: ${names.join(', ') || 'none'}; "configured" returns to the configured strategy)`);
+    }
+    const all = engine.opts().config.SYMBOLS;
+    const symbols = b.symbols ?? all;
+    const unknown = symbols.filter((s) => !all.includes(s));
+    if (unknown.length > 0) throw new ApiError(400, 'bad_request', `symbols not traded: ${unknown.join(', ')}`);
+    const r = engine.control({ cmd: 'promote', variant: b.variant, symbols }, clock());
+    return { ...r, promoted: engine.promoted() };
+  });
   app.get('/book/:symbol', async (req) => {
     const p = parseQuery(bookParams, req.params);
     const q = parseQuery(bookQuery, req.query);

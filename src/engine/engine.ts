@@ -45,6 +45,10 @@ export interface EngineOptions {
   controls?: Partial<RiskControlState> | null;
   /** the trading schedule (Shabbat, market hours): when it pauses strategies */
   schedule?: TradingSchedule | null;
+  /** builds the strategy of a shadow variant by name (promotion); null when there is no such variant */
+  variantStrategy?: (name: string) => Strategy | null;
+  /** symbols traded by a promoted variant instead of the configured strategy (from before a restart) */
+  promoted?: Record<string, string> | null;
 }
 
 /** A schedule that pauses strategies at times (engine time in, a pause and its end out). */
@@ -88,7 +92,8 @@ export type ControlCommand =
   | { cmd: 'kill'; flatten: boolean; reason: string }
   | { cmd: 'pause'; reason: string }
   | { cmd: 'resume' }
-  | { cmd: 'reset-breaker' };
+  | { cmd: 'reset-breaker' }
+  | { cmd: 'promote'; variant: string; symbols: string[] };
 
 interface FuturesState {
   markPrice: number | null;
@@ -172,6 +177,8 @@ export class Engine implements FeedSink {
   /** the schedule's pause in force, if any */
   private schedulePause: { reason: string; until: EpochMs } | null = null;
   private lastControlJson = '';
+  /** per symbol, the promoted variant trading it instead of the configured strategy */
+  private readonly promotedStrategies = new Map<string, { variant: string; strategy: Strategy }>();
   /** a kill with flatten is in force: fills of orders still in flight are closed out too */
   private flattening = false;
   /** orders carried over from before a restart, waiting for their instrument, then for a synced book */
@@ -211,6 +218,11 @@ export class Engine implements FeedSink {
     }
     this.gateway.observeEquity(c.INITIAL_BALANCE, opts.startedAt);
     this.lastControlJson = JSON.stringify(this.gateway.controlState());
+    for (const [symbol, variant] of Object.entries(opts.promoted ?? {})) {
+      const s = opts.variantStrategy?.(variant);
+      if (s) this.promotedStrategies.set(symbol, { variant, strategy: s });
+      else opts.logger.warn({ symbol, variant }, 'a promoted variant is no longer configured (SHADOW): the configured strategy trades');
+    }
     this.exchange = new PaperExchange({
       queue: opts.models.queue,
       fees: opts.models.fees,
@@ -243,6 +255,14 @@ export class Engine implements FeedSink {
   }
   get strategy(): Strategy {
     return this.options.strategy;
+  }
+  /** the strategy trading a symbol: a promoted variant, or the configured one */
+  strategyFor(symbol: string): Strategy {
+    return this.promotedStrategies.get(symbol)?.strategy ?? this.options.strategy;
+  }
+  /** symbol -> promoted variant name */
+  promoted(): Record<string, string> {
+    return Object.fromEntries([...this.promotedStrategies].map(([k, v]) => [k, v.variant]));
   }
   /** engine time of the next timed action (order arrival, report), or Infinity */
   nextDue(): EpochMs {
@@ -386,7 +406,7 @@ export class Engine implements FeedSink {
         this.options.models.latency.observeMid(this.now, px, this.streamIds.get(key));
         this.checkStop(key, inst, px);
       }
-      const intent = this.options.strategy.onBook(book, inst, this.ctx);
+      const intent = this.strategyFor(inst.symbol).onBook(book, inst, this.ctx);
       if (intent) this.submit(intent);
     }
     this.sampleEquity(false);
@@ -406,7 +426,7 @@ export class Engine implements FeedSink {
           this.lastTrade.set(key, { price, time: ev.eventTime });
           if (ev.venue === this.options.tradeVenue) {
             this.stopTracker(key).onTrade(price, qtyToNumber(inst, ev.qtyUnits), ev.eventTime);
-            const s = this.options.strategy;
+            const s = this.strategyFor(inst.symbol);
             if (s.onTrade) {
               const intent = s.onTrade(ev, inst, this.ctx);
               if (intent) this.submit(intent);
@@ -484,6 +504,27 @@ export class Engine implements FeedSink {
       case 'reset-breaker':
         this.gateway.resetBreaker(this.equity());
         break;
+      case 'promote': {
+        // the symbols' working strategy orders are canceled; the promoted variant starts from its own state
+        let n = 0;
+        for (const symbol of c.symbols) {
+          for (const w of [...this.working.values()]) if (w.order.symbol === symbol && w.order.strategy !== 'risk' && this.cancel(w.order.id)) n++;
+          if (c.variant === 'configured') {
+            this.promotedStrategies.delete(symbol);
+            continue;
+          }
+          const s = this.options.variantStrategy?.(c.variant);
+          if (!s) {
+            this.options.logger.warn({ variant: c.variant }, 'promote: no such shadow variant; nothing changed');
+            continue;
+          }
+          this.promotedStrategies.set(symbol, { variant: c.variant, strategy: s });
+        }
+        canceled = n;
+        this.options.store.putControl('promoted', this.promoted(), this.now);
+        this.options.store.recordStrategyChange(this.options.sessionId, { time: this.now, symbols: c.symbols, variant: c.variant, strategy: c.variant === 'configured' ? this.options.strategy.id : this.strategyFor(c.symbols[0]!).id });
+        break;
+      }
       default:
         assertNeverControl(c);
     }
@@ -859,7 +900,7 @@ export class Engine implements FeedSink {
         'paper order',
       );
     }
-    this.options.strategy.onOrderUpdate?.(order, this.ctx);
+    this.strategyFor(order.symbol).onOrderUpdate?.(order, this.ctx);
   }
 
   private applyFill(fill: Fill, order: Order): void {

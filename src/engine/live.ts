@@ -45,6 +45,8 @@ export async function startLive(config: Config, logger: Logger, opts: { fresh?: 
   const seed = config.SEED ?? randomInt(0, 2 ** 32 - 1);
   const strategyFile = loadStrategyParams(config, startedAt, logger.child({ component: 'strategy' }));
   const shadowParams = loadShadowParams(config, startedAt, logger.child({ component: 'strategy' }));
+  // symbols a promoted shadow variant trades: kept in SQLite, carried over
+  const promoted = store.getControl<Record<string, string>>('promoted') ?? null;
   if (cont) config = { ...config, INITIAL_BALANCE: cont.initialCash };
   const configForLog: Record<string, unknown> = { ...config };
   for (const k of SECRET_KEYS) delete configForLog[k];
@@ -63,6 +65,7 @@ export async function startLive(config: Config, logger: Logger, opts: { fresh?: 
         restore: (cont?.restore ?? null) as Record<string, unknown> | null,
         strategyParams: (strategyFile?.event ?? null) as Record<string, unknown> | null,
         shadowParams: shadowParams as Record<string, unknown>,
+        promoted,
       }, { maxFileBytes: config.EVENT_LOG_MAX_FILE_MB * 2 ** 20 })
     : null;
   // event log housekeeping: retention by age and a cap on the total size, at start and every hour
@@ -96,6 +99,8 @@ export async function startLive(config: Config, logger: Logger, opts: { fresh?: 
     controls,
     continues: cont !== null,
     strategyParams: strategyFile?.event ?? null,
+    variantParams: shadowParams,
+    promoted,
   });
   if (cont) engine.restore(cont.restore);
   // shadow variants: the same inputs, their own virtual accounts (one session each per run)

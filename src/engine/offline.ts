@@ -14,7 +14,7 @@ import type { RiskControlState } from '../risk/gateway.js';
 import type { ParamsEvent } from '../strategy/anomaly/params.js';
 import type { ControlCommand, Engine, RestoreState } from './engine.js';
 import { EngineGroup } from './fanout.js';
-import { createEngine, createShadows, loadStrategyParams } from './presets.js';
+import { createEngine, createShadows, loadShadowParams, loadStrategyParams } from './presets.js';
 
 /** What one recording file holds. */
 export interface RecordingInfo {
@@ -271,9 +271,11 @@ export async function runBacktest(files: readonly string[], o: BacktestOptions):
   const store = freshDatabase(database);
   try {
     const strategyParams = loadStrategyParams(o.config, startTime, o.logger)?.event ?? null;
+    const variantParams = loadShadowParams(o.config, startTime, o.logger);
     const engine = createEngine({
       config: o.config,
       strategyParams,
+      variantParams,
       sessionId,
       startedAt: startTime,
       seed: o.seed,
@@ -282,7 +284,7 @@ export async function runBacktest(files: readonly string[], o: BacktestOptions):
       tradeVenue,
       meta: { backtest: { files: infos.map((i) => ({ file: basename(i.file), venue: i.venue, symbol: i.symbol })) } },
     });
-    const shadows = createShadows({ config: o.config, sessionId, startedAt: startTime, seed: o.seed, store, logger: o.logger, tradeVenue }, sessionId);
+    const shadows = createShadows({ config: o.config, sessionId, startedAt: startTime, seed: o.seed, store, logger: o.logger, tradeVenue }, sessionId, variantParams);
     const group = new EngineGroup(engine, shadows);
     const processors = new Map<Venue, VenueProcessor>();
     for (const v of venues) {
@@ -356,6 +358,8 @@ export async function replayEventLog(dir: string, o: ReplayOptions): Promise<Rep
       meta: { replayOf: header.sessionId, runId: header.runId ?? header.sessionId },
       controls: (header.controls ?? null) as Partial<RiskControlState> | null,
       strategyParams: (header.strategyParams ?? null) as ParamsEvent | null,
+      variantParams: (header.shadowParams ?? {}) as Record<string, ParamsEvent | null>,
+      promoted: header.promoted ?? null,
     });
     // a run that continued a session starts from the state it continued from
     if (header.restore) engine.restore(header.restore as unknown as RestoreState);

@@ -141,6 +141,10 @@ export interface SessionSpec {
   continues?: boolean;
   /** the anomaly strategy's parameters as read at start */
   strategyParams?: ParamsEvent | null;
+  /** the shadow variants' parameters as read at start, by name (what a promotion builds from) */
+  variantParams?: Record<string, ParamsEvent | null>;
+  /** symbol -> promoted variant, carried over from before */
+  promoted?: Record<string, string> | null;
 }
 
 /** Each shadow variant's strategy parameters as read now (anomaly variants: their parameter file). */
@@ -196,5 +200,10 @@ export function createEngine(s: SessionSpec): Engine {
     logOrders: s.logOrders ?? false,
     controls: s.controls ?? null,
     schedule: s.schedule !== undefined ? s.schedule : buildSchedule(s.config),
+    promoted: s.promoted ?? null,
+    variantStrategy: (name) => {
+      const v = parseShadows(s.config.SHADOW).find((x) => x.name === name);
+      return v ? buildStrategy(variantConfig(s.config, v), s.variantParams?.[name] ?? null) : null;
+    },
   });
 }

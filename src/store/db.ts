@@ -149,6 +149,8 @@ function prepareAll(db: Database.Database) {
     insertCheckpoint: db.prepare(`INSERT INTO checkpoints (session_id, time, state_json, sha256) VALUES (@sessionId, @time, @stateJson, @sha256)`),
     recentCheckpoints: db.prepare(`SELECT id, time, state_json, sha256 FROM checkpoints WHERE session_id = ? ORDER BY id DESC LIMIT ?`),
     pruneCheckpoints: db.prepare(`DELETE FROM checkpoints WHERE session_id = @sessionId AND id <= (SELECT id FROM checkpoints WHERE session_id = @sessionId ORDER BY id DESC LIMIT 1 OFFSET @keep)`),
+    insertStrategyChange: db.prepare(`INSERT INTO strategy_changes (session_id, time, symbols_json, variant, strategy) VALUES (@sessionId, @time, @symbolsJson, @variant, @strategy)`),
+    listStrategyChanges: db.prepare(`SELECT time, symbols_json, variant, strategy FROM strategy_changes WHERE session_id = ? ORDER BY id`),
     allFills: db.prepare(`SELECT * FROM fills WHERE session_id = ? ORDER BY rowid ASC`),
     openOrders: db.prepare(`SELECT * FROM orders WHERE session_id = ? AND status IN ('NEW', 'ACCEPTED', 'PARTIALLY_FILLED') ORDER BY rowid ASC`),
     orderIds: db.prepare(`SELECT id FROM orders WHERE session_id = ?`),
@@ -380,6 +382,20 @@ export class Store {
       }
     }
     return { skipped };
+  }
+
+  /** A promotion (or a return to the configured strategy), with its time. */
+  recordStrategyChange(sessionId: string, c: { time: EpochMs; symbols: string[]; variant: string; strategy: string }): void {
+    this.stmts.insertStrategyChange.run({ sessionId, time: c.time, symbolsJson: JSON.stringify(c.symbols), variant: c.variant, strategy: c.strategy });
+  }
+
+  listStrategyChanges(sessionId: string): { time: EpochMs; symbols: string[]; variant: string; strategy: string }[] {
+    return (this.stmts.listStrategyChanges.all(sessionId) as { time: number; symbols_json: string; variant: string; strategy: string }[]).map((r) => ({
+      time: r.time,
+      symbols: JSON.parse(r.symbols_json) as string[],
+      variant: r.variant,
+      strategy: r.strategy,
+    }));
   }
 
   /** Every fill of the session, in the order they were written. */

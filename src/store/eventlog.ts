@@ -45,6 +45,8 @@ export interface SessionHeader {
   strategyParams?: Record<string, unknown> | null;
   /** the same for each shadow variant, by name */
   shadowParams?: Record<string, unknown> | null;
+  /** symbol -> promoted shadow variant trading it at the start of the run */
+  promoted?: Record<string, string> | null;
 }
 
 /** Receive time at the log's resolution (microseconds): live code stamps inputs with this. */

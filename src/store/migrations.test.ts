@@ -42,7 +42,7 @@ describe('migrations', () => {
     expect(store.schemaVersion).toBe(LATEST_VERSION);
     store.close();
     const db = new Database(file);
-    expect(tables(db)).toEqual(['checkpoints', 'controls', 'equity', 'fills', 'orders', 'risk_denials', 'sessions', 'trades']);
+    expect(tables(db)).toEqual(['checkpoints', 'controls', 'equity', 'fills', 'orders', 'risk_denials', 'sessions', 'strategy_changes', 'trades']);
     db.close();
   });
 

@@ -147,6 +147,20 @@ CREATE TABLE checkpoints (
 CREATE INDEX checkpoints_session ON checkpoints (session_id, id);
 `,
   },
+  {
+    version: 5,
+    name: 'strategy changes: promotions of shadow variants to trading',
+    sql: `
+CREATE TABLE strategy_changes (
+  id           INTEGER PRIMARY KEY AUTOINCREMENT,
+  session_id   TEXT NOT NULL REFERENCES sessions(id),
+  time         REAL NOT NULL,
+  symbols_json TEXT NOT NULL,
+  variant      TEXT NOT NULL,
+  strategy     TEXT NOT NULL
+);
+`,
+  },
 ];
 
 export const LATEST_VERSION: number = MIGRATIONS.length === 0 ? 0 : MIGRATIONS[MIGRATIONS.length - 1]!.version;
