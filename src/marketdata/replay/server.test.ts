@@ -348,6 +348,18 @@ describe('replay server: REST and USD-M extras', () => {
     expect(ff(eth, 'MIN_NOTIONAL')).toEqual({ filterType: 'MIN_NOTIONAL', notional: '20' });
   });
 
+  it.each([
+    '/api/v3/depth?symbol=BTCUSDT&limit=abc',
+    '/api/v3/depth?symbol=BTCUSDT&limit=0',
+    '/fapi/v1/depth?symbol=BTCUSDT&limit=-5',
+    '/fapi/v1/depth?symbol=BTCUSDT&limit=1e3',
+  ])('rejects a bad depth limit with 400 / -1100, as Binance does: %s', async (path) => {
+    const r = await fetch(srv.url + path);
+    expect(r.status).toBe(400);
+    expect(((await r.json()) as { code: number }).code).toBe(-1100);
+    expect(r.headers.get('x-mbx-used-weight-1m')).toMatch(/^\d+$/);
+  });
+
   it('rejects unknown symbols with 400 / -1121 and unknown paths with 404', async () => {
     for (const path of ['/api/v3/depth?symbol=FOOBAR', '/api/v3/exchangeInfo?symbol=ETHUSDT', '/fapi/v1/depth?symbol=XRPUSDT', '/fapi/v1/openInterest?symbol=NOPE']) {
       const r = await fetch(srv.url + path);

@@ -1622,28 +1622,20 @@ export async function startReplayServer(opts: ReplayServerOptions): Promise<Repl
       case '/api/v3/exchangeInfo':
         weight = 20;
         break;
-      case '/api/v3/depth': {
-        const l = q.get('limit');
-        if (l !== null) {
-          if (!/^\d{1,20}$/.test(l) || Number(l) < 1) {
-            weightHeader = usedWeight(venue, ip, now).sum;
-            return send(400, { code: -1100, msg: "Illegal characters found in parameter 'limit'; legal range is '^[0-9]{1,20}$'." });
-          }
-          spotLimit = Math.min(5000, Number(l));
-        }
-        weight = spotLimit <= 100 ? 5 : spotLimit <= 500 ? 25 : spotLimit <= 1000 ? 50 : 250;
-        break;
-      }
+      case '/api/v3/depth':
       case '/fapi/v1/depth': {
         const l = q.get('limit');
-        if (l !== null) {
-          if (!/^\d{1,20}$/.test(l) || Number(l) < 1) {
-            weightHeader = usedWeight(venue, ip, now).sum;
-            return send(400, { code: -1100, msg: "Illegal characters found in parameter 'limit'; legal range is '^[0-9]{1,20}$'." });
-          }
-          usdmLimit = [5, 10, 20, 50, 100, 500, 1000].find((x) => x >= Number(l)) ?? 1000;
+        if (l !== null && (!/^\d{1,20}$/.test(l) || Number(l) < 1)) {
+          weightHeader = usedWeight(venue, ip, now).sum;
+          return send(400, { code: -1100, msg: "Illegal characters found in parameter 'limit'; legal range is '^[0-9]{1,20}$'." });
         }
-        weight = usdmLimit <= 50 ? 2 : usdmLimit <= 100 ? 5 : usdmLimit <= 500 ? 10 : 20;
+        if (path === '/api/v3/depth') {
+          if (l !== null) spotLimit = Math.min(5000, Number(l));
+          weight = spotLimit <= 100 ? 5 : spotLimit <= 500 ? 25 : spotLimit <= 1000 ? 50 : 250;
+        } else {
+          if (l !== null) usdmLimit = [5, 10, 20, 50, 100, 500, 1000].find((x) => x >= Number(l)) ?? 1000;
+          weight = usdmLimit <= 50 ? 2 : usdmLimit <= 100 ? 5 : usdmLimit <= 500 ? 10 : 20;
+        }
         break;
       }
       case '/fapi/v1/premiumIndex':
