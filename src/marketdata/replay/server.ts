@@ -33,6 +33,7 @@ import { basename, dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
+import { REFERENCE_EXCHANGE_INFO } from '../binance/reference.js';
 import { envelopeStream, readAll, type ReadStats } from '../recording/format.js';
 
 export type Venue = 'spot' | 'usdm';
@@ -537,28 +538,37 @@ interface SpotRules {
   minNotional: string;
   maxNotional: string;
 }
-const SPOT_KNOWN: Record<string, SpotRules> = {
-  BTCUSDT: {
-    tick: '0.01000000',
-    minPrice: '0.01000000',
-    maxPrice: '1000000.00000000',
-    step: '0.00001000',
-    minQty: '0.00001000',
-    maxQty: '9000.00000000',
-    minNotional: '5.00000000',
-    maxNotional: '9000000.00000000',
-  },
-  ETHUSDT: {
-    tick: '0.01000000',
-    minPrice: '0.01000000',
-    maxPrice: '1000000.00000000',
-    step: '0.00010000',
-    minQty: '0.00010000',
-    maxQty: '9000.00000000',
-    minNotional: '5.00000000',
-    maxNotional: '9000000.00000000',
-  },
-};
+/** The filters of the reference exchangeInfo entry of a symbol, by filter type (the one table of real rules). */
+function referenceFilters(venue: Venue, sym: string): Map<string, Record<string, unknown>> | undefined {
+  const raw = REFERENCE_EXCHANGE_INFO[venue][sym] as { filters: Record<string, unknown>[] } | undefined;
+  return raw ? new Map(raw.filters.map((f) => [String(f['filterType']), f])) : undefined;
+}
+
+/** PRICE_FILTER and LOT_SIZE, the rules both venues share. */
+function priceAndLot(f: Map<string, Record<string, unknown>>): Pick<SpotRules, 'tick' | 'minPrice' | 'maxPrice' | 'step' | 'minQty' | 'maxQty'> {
+  const price = f.get('PRICE_FILTER')!;
+  const lot = f.get('LOT_SIZE')!;
+  return {
+    tick: String(price['tickSize']),
+    minPrice: String(price['minPrice']),
+    maxPrice: String(price['maxPrice']),
+    step: String(lot['stepSize']),
+    minQty: String(lot['minQty']),
+    maxQty: String(lot['maxQty']),
+  };
+}
+
+/** Spot rules of the symbols Papertape knows (src/marketdata/binance/reference.ts), else undefined. */
+function knownSpotRules(sym: string): SpotRules | undefined {
+  const f = referenceFilters('spot', sym);
+  if (!f) return undefined;
+  const notional = f.get('NOTIONAL')!;
+  return {
+    ...priceAndLot(f),
+    minNotional: String(notional['minNotional']),
+    maxNotional: String(notional['maxNotional']),
+  };
+}
 
 interface UsdmRules {
   tick: string;
@@ -572,32 +582,19 @@ interface UsdmRules {
   pricePrecision: number;
   quantityPrecision: number;
 }
-const USDM_KNOWN: Record<string, UsdmRules> = {
-  BTCUSDT: {
-    tick: '0.10',
-    minPrice: '556.80',
-    maxPrice: '4529764',
-    step: '0.001',
-    minQty: '0.001',
-    maxQty: '1000',
-    mktMaxQty: '120',
-    notional: '100',
-    pricePrecision: 2,
-    quantityPrecision: 3,
-  },
-  ETHUSDT: {
-    tick: '0.01',
-    minPrice: '39.86',
-    maxPrice: '306177',
-    step: '0.001',
-    minQty: '0.001',
-    maxQty: '10000',
-    mktMaxQty: '2000',
-    notional: '20',
-    pricePrecision: 2,
-    quantityPrecision: 3,
-  },
-};
+/** USD-M rules of the symbols Papertape knows (src/marketdata/binance/reference.ts), else undefined. */
+function knownUsdmRules(sym: string): UsdmRules | undefined {
+  const f = referenceFilters('usdm', sym);
+  if (!f) return undefined;
+  const info = REFERENCE_EXCHANGE_INFO.usdm[sym] as { pricePrecision: number; quantityPrecision: number };
+  return {
+    ...priceAndLot(f),
+    mktMaxQty: String(f.get('MARKET_LOT_SIZE')!['maxQty']),
+    notional: String(f.get('MIN_NOTIONAL')!['notional']),
+    pricePrecision: info.pricePrecision,
+    quantityPrecision: info.quantityPrecision,
+  };
+}
 
 function unitStr(decimals: number, width: number): string {
   // 10^-decimals written with `width` decimals (width >= decimals), or minimal when width < 0
@@ -614,7 +611,7 @@ function splitSymbol(sym: string): { base: string; quote: string } {
 
 function spotSymbolInfo(st: SymState): object {
   const { base, quote } = splitSymbol(st.sym);
-  const k = SPOT_KNOWN[st.sym];
+  const k = knownSpotRules(st.sym);
   const r: SpotRules = k ?? {
     tick: unitStr(st.priceDecimals, 8),
     minPrice: unitStr(st.priceDecimals, 8),
@@ -667,7 +664,7 @@ function spotSymbolInfo(st: SymState): object {
 
 function usdmRules(st: SymState): UsdmRules {
   return (
-    USDM_KNOWN[st.sym] ?? {
+    knownUsdmRules(st.sym) ?? {
       tick: unitStr(st.priceDecimals, -1),
       minPrice: unitStr(st.priceDecimals, -1),
       maxPrice: '1000000',
