@@ -50,4 +50,30 @@ describe('config', () => {
     const c = loadConfig({ API_TOKEN: 'a-long-enough-secret-token' });
     expect(JSON.stringify(redactedConfig(c))).not.toContain('a-long-enough-secret-token');
   });
+
+  it('hides a Telegram bot token, valid or not', () => {
+    const bad = '123:short';
+    try {
+      loadConfig({ TELEGRAM_BOT_TOKEN: bad, TELEGRAM_CHAT_ID: '42' });
+      expect.unreachable();
+    } catch (e) {
+      expect(String(e)).not.toContain(bad);
+      expect(String(e)).toContain('TELEGRAM_BOT_TOKEN=(hidden)');
+    }
+    const token = '123456:AAAAbbbbCCCCddddEEEEffffGGGG_-12';
+    const c = loadConfig({ TELEGRAM_BOT_TOKEN: token, TELEGRAM_CHAT_ID: '-1001234567890' });
+    expect(c.TELEGRAM_CHAT_ID).toBe('-1001234567890');
+    expect(JSON.stringify(redactedConfig(c))).not.toContain(token);
+  });
+
+  it.each([
+    [{ TELEGRAM_BOT_TOKEN: '123456:AAAAbbbbCCCCddddEEEEffffGGGG_-12' }],
+    [{ TELEGRAM_CHAT_ID: '42' }],
+  ])('needs both Telegram variables or neither (%o)', (env) => {
+    expect(() => loadConfig(env)).toThrow(/set both/);
+  });
+
+  it.each(['24:00', '7:30', 'noon'])('rejects TELEGRAM_SUMMARY_UTC=%s', (v) => {
+    expect(() => loadConfig({ TELEGRAM_SUMMARY_UTC: v })).toThrow(/TELEGRAM_SUMMARY_UTC/);
+  });
 });

@@ -185,6 +185,13 @@ export const VARIABLES = {
   HOST: { schema: z.string().trim().min(1), default: '127.0.0.1', doc: 'API bind address' },
   DATA_DIR: { schema: z.string().trim().min(1), default: './var', doc: 'Where the SQLite database and logs go' },
   API_TOKEN: { schema: z.string().min(16, 'must be at least 16 characters').optional(), default: undefined, doc: 'Bearer token for endpoints that change anything (unset: they answer 403)' },
+  STREAM_INTERVAL_MS: { schema: num(100, 60_000, { int: true }), default: '1000', doc: 'Live stream (GET /stream) and dashboard: how often account, positions, risk and book tops are pushed; fills, orders and risk changes go out at once' },
+  TELEGRAM_BOT_TOKEN: { schema: z.string().trim().regex(/^\d+:[A-Za-z0-9_-]{20,}$/, 'expected a bot token like 123456:ABC-DEF...').optional(), default: undefined, doc: 'Telegram bot token (secret; with TELEGRAM_CHAT_ID turns notifications and commands on)' },
+  TELEGRAM_CHAT_ID: { schema: z.string().trim().regex(/^(-?\d{1,20}|@[A-Za-z0-9_]{5,32})$/, 'expected a numeric chat id or @channelname').optional(), default: undefined, doc: 'The one chat that gets notifications and whose /status, /pause, /resume, /kill are obeyed' },
+  TELEGRAM_API_URL: { schema: url(['http', 'https']), default: 'https://api.telegram.org', doc: 'Telegram Bot API base (a local server in tests)' },
+  TELEGRAM_FILL_BATCH_MS: { schema: num(0, 3_600_000, { int: true }), default: '10000', doc: 'Fills are collected this long and sent as one message (0 = each fill at once)' },
+  TELEGRAM_SUMMARY_UTC: { schema: z.string().trim().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM (UTC)').or(z.literal('off')), default: '00:00', doc: 'Daily summary time, HH:MM UTC (off = none)' },
+  TELEGRAM_POLL_TIMEOUT_S: { schema: num(0, 50, { int: true }), default: '25', doc: 'Long-polling timeout of getUpdates, seconds (0 = short polling)' },
   LOG_LEVEL: { schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), default: 'info', doc: 'pino log level' },
   BINANCE_SPOT_WS_URL: { schema: url(['ws', 'wss']), default: 'wss://stream.binance.com:9443', doc: 'Spot WebSocket base (streams at /stream?streams=...)' },
   BINANCE_SPOT_REST_URL: { schema: url(['http', 'https']), default: 'https://api.binance.com', doc: 'Spot REST base' },
@@ -196,8 +203,8 @@ type Vars = typeof VARIABLES;
 export type Config = { [K in keyof Vars]: z.output<Vars[K]['schema']> };
 
 /** Variables that are secrets: never logged, stored or returned. */
-export const SECRET_KEYS: readonly (keyof Config)[] = ['API_TOKEN'];
-const OUR_PREFIXES = ['ANOMALY_', 'STRATEGY', 'CHECKPOINT_', 'WARMUP_', 'SHABBAT_', 'RISK_', 'OBI_', 'BINANCE_', 'BOOK_', 'ORDER_', 'OPEN_INTEREST_', 'EQUITY_', 'FEE_', 'LATENCY_', 'QUEUE_', 'IMPACT_', 'TRADE_', 'EVENT_'];
+export const SECRET_KEYS: readonly (keyof Config)[] = ['API_TOKEN', 'TELEGRAM_BOT_TOKEN'];
+const OUR_PREFIXES = ['ANOMALY_', 'STRATEGY', 'CHECKPOINT_', 'WARMUP_', 'SHABBAT_', 'RISK_', 'OBI_', 'BINANCE_', 'BOOK_', 'ORDER_', 'OPEN_INTEREST_', 'EQUITY_', 'FEE_', 'LATENCY_', 'QUEUE_', 'IMPACT_', 'TRADE_', 'EVENT_', 'TELEGRAM_', 'STREAM_'];
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -234,6 +241,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     if (OUR_PREFIXES.some((p) => key.startsWith(p)) && !(key in VARIABLES)) {
       problems.push(`${key}: unknown variable (known: ${Object.keys(VARIABLES).filter((k) => OUR_PREFIXES.some((p) => k.startsWith(p))).join(', ')})`);
     }
+  }
+  if ((out['TELEGRAM_BOT_TOKEN'] === undefined) !== (out['TELEGRAM_CHAT_ID'] === undefined) && !problems.some((p) => p.startsWith('TELEGRAM_'))) {
+    problems.push('TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID: set both (Telegram on) or neither (off)');
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return out as Config;

@@ -10,6 +10,7 @@ import { priceToNumber, qtyToNumber, type Instrument } from '../model/instrument
 import { isTerminal, transition, type Fill, type Order, type OrderIntent } from '../model/order.js';
 import type { FeedSink, InputLog } from '../marketdata/binance/processor.js';
 import { Portfolio, type PortfolioState } from '../portfolio/portfolio.js';
+import { MetricsRecorder, type RecordedEquity, type RecorderState } from '../portfolio/recorder.js';
 import { summarize } from '../portfolio/stats.js';
 import { RiskGateway, type RiskControlState } from '../risk/gateway.js';
 import { StopTracker } from '../risk/stops.js';
@@ -70,7 +71,22 @@ export interface EngineCheckpoint {
   stops: Record<string, unknown>;
   /** queue places of resting orders */
   queues: RestingState[];
+  /** the metrics recorder's marks (high-water mark, worst drawdown); absent in older checkpoints */
+  metrics?: RecorderState;
 }
+
+/**
+ * What the engine tells observers at the edge (live stream, notifications). Observers see copies,
+ * are called after the state changed, and cannot change what the engine decides: their errors are
+ * logged and swallowed. Replays have no observers.
+ */
+export type EngineNotice =
+  | { type: 'order'; time: EpochMs; order: Order }
+  | { type: 'fill'; time: EpochMs; fill: Fill; order: Order }
+  | { type: 'denial'; time: EpochMs; venue: Venue; symbol: string; strategy: string; check: string; reason: string }
+  | { type: 'risk'; time: EpochMs; state: RiskControlState; previous: RiskControlState }
+  | { type: 'equity'; time: EpochMs; equity: RecordedEquity };
+export type EngineObserver = (n: EngineNotice) => void;
 
 /** A working order as the database has it, with its fills (prices and quantities as stored). */
 export interface RestoredOrder {
@@ -168,8 +184,9 @@ export class Engine implements FeedSink {
   private lastEntryDue = -Infinity;
   private orderSeq = 0;
   private lastEquitySample = -Infinity;
-  private lastEquity = NaN;
-  private lastEquityWrite = -Infinity;
+  /** high-water mark, drawdown; decides when an equity row is written */
+  readonly recorder: MetricsRecorder;
+  private observers: EngineObserver[] = [];
   private readonly ctx: StrategyContext;
   /** book updates per instrument (warm-up) */
   private readonly dataPoints = new Map<InstrumentKey, number>();
@@ -191,6 +208,7 @@ export class Engine implements FeedSink {
     const opts = options;
     const c = opts.config;
     this.portfolio = new Portfolio(c.INITIAL_BALANCE);
+    this.recorder = new MetricsRecorder(c.INITIAL_BALANCE);
     this.gateway = new RiskGateway(
       {
         maxPosition: c.RISK_MAX_POSITION,
@@ -316,7 +334,26 @@ export class Engine implements FeedSink {
       strategy: this.options.strategy.saveState?.() ?? null,
       stops,
       queues: this.exchange.restingState(),
+      metrics: this.recorder.state(this.now),
     };
+  }
+
+  /** Adds an observer at the edge (see EngineNotice); returns the function that removes it. */
+  observe(fn: EngineObserver): () => void {
+    this.observers = [...this.observers, fn];
+    return () => {
+      this.observers = this.observers.filter((o) => o !== fn);
+    };
+  }
+
+  private notify(n: EngineNotice): void {
+    for (const fn of this.observers) {
+      try {
+        fn(n);
+      } catch (e) {
+        this.options.logger.error({ err: (e as Error).message, notice: n.type }, 'an engine observer failed');
+      }
+    }
   }
 
   /**
@@ -332,6 +369,8 @@ export class Engine implements FeedSink {
     if (r.controls) this.gateway.restore(r.controls);
     this.gateway.observeEquity(this.portfolio.snapshot(this.now).equity, this.now);
     this.lastControlJson = JSON.stringify(this.gateway.controlState());
+    if (r.checkpoint?.metrics) this.recorder.restore(r.checkpoint.metrics);
+    this.recorder.observe(this.portfolio.snapshot(this.now));
     this.restoredOrders = r.orders.map((o) => ({ fills: o.fills, order: { ...o.order } }));
     const cp = r.checkpoint;
     if (cp) {
@@ -608,8 +647,10 @@ export class Engine implements FeedSink {
     const state = this.gateway.controlState();
     const json = JSON.stringify(state);
     if (json === this.lastControlJson) return;
+    const previous = this.lastControlJson;
     this.lastControlJson = json;
     this.options.store.putControl('risk', state, this.now);
+    if (this.observers.length > 0) this.notify({ type: 'risk', time: this.now, state, previous: JSON.parse(previous) as RiskControlState });
   }
 
   scheduleStatus(): Record<string, unknown> | null {
@@ -749,6 +790,7 @@ export class Engine implements FeedSink {
         reason: decision.reason,
         intent: { ...intent, qty: inst ? qtyToNumber(inst, intent.qtyUnits) : null },
       });
+      if (this.observers.length > 0) this.notify({ type: 'denial', time: this.now, venue: intent.venue, symbol: intent.symbol, strategy: intent.strategy, check: decision.check, reason: decision.reason });
       return null;
     }
     // the gateway has checked the instrument
@@ -777,6 +819,7 @@ export class Engine implements FeedSink {
     this.working.set(id, { order, inst: instrument, filledUnits: 0, notional: 0, fills: 0 });
     this.counters.orders++;
     this.options.store.upsertOrder(this.options.sessionId, order);
+    if (this.observers.length > 0) this.notify({ type: 'order', time: this.now, order: { ...order } });
     const spec: ExchangeOrderSpec = {
       id,
       side: order.side,
@@ -797,6 +840,7 @@ export class Engine implements FeedSink {
     w.order.cancelRequestedAt = this.now;
     this.counters.cancels++;
     this.options.store.upsertOrder(this.options.sessionId, w.order);
+    if (this.observers.length > 0) this.notify({ type: 'order', time: this.now, order: { ...w.order } });
     this.scheduler.push(this.entryDue(), { kind: 'cancel', orderId });
     return true;
   }
@@ -893,7 +937,10 @@ export class Engine implements FeedSink {
     if (isTerminal(order.status)) this.working.delete(order.id);
     // after a kill with flatten, whatever was still in flight and filled is closed out as well
     if (this.flattening && (r.kind === 'fill' || isTerminal(order.status))) this.flatten(order.venue, order.symbol, 'flatten', 'kill switch: closing a fill that was in flight');
-    if (r.kind !== 'fill' && r.kind !== 'cancel_rejected') this.options.store.upsertOrder(this.options.sessionId, order);
+    if (r.kind !== 'fill' && r.kind !== 'cancel_rejected') {
+      this.options.store.upsertOrder(this.options.sessionId, order);
+      if (this.observers.length > 0) this.notify({ type: 'order', time: this.now, order: { ...order } });
+    }
     if (this.options.logOrders && (isTerminal(order.status) || r.kind === 'fill')) {
       this.options.logger.info(
         { orderId: order.id, venue: order.venue, symbol: order.symbol, side: order.side, type: order.type, qty: order.qty, price: order.price, filledQty: order.filledQty, avgPrice: order.avgPrice, status: order.status, reason: order.rejectReason, strategy: order.strategy },
@@ -907,11 +954,16 @@ export class Engine implements FeedSink {
     const { trips } = this.portfolio.applyFill(fill);
     this.counters.fills++;
     const snap = this.portfolio.snapshot(this.now);
-    this.options.store.recordFill(this.options.sessionId, fill, order, trips, snap);
+    // a fill always writes its equity row (in the fill's transaction)
+    const row = this.recorder.observe(snap, true)!;
+    this.options.store.recordFill(this.options.sessionId, fill, order, trips, row);
     for (const t of trips) if (t.status === 'CLOSED') this.gateway.observeTrip(t.netPnl, this.now);
     this.gateway.observeEquity(snap.equity, this.now);
+    if (this.observers.length > 0) {
+      this.notify({ type: 'fill', time: this.now, fill: { ...fill }, order: { ...order } });
+      this.notify({ type: 'equity', time: this.now, equity: row });
+    }
     this.persistControls();
-    this.lastEquity = snap.equity;
   }
 
   equity(): number {
@@ -924,11 +976,11 @@ export class Engine implements FeedSink {
     const snap = this.portfolio.snapshot(this.now);
     this.gateway.observeEquity(snap.equity, this.now);
     this.persistControls();
-    // write only when the account changed (or once per minute, to keep the curve's time axis honest)
-    if (force || snap.equity !== this.lastEquity || this.now - this.lastEquityWrite >= 60_000) {
-      this.options.store.insertEquity(this.options.sessionId, snap);
-      this.lastEquity = snap.equity;
-      this.lastEquityWrite = this.now;
+    // written only when the account changed (and at shutdown)
+    const row = this.recorder.observe(snap, force);
+    if (row) {
+      this.options.store.insertEquity(this.options.sessionId, row);
+      if (this.observers.length > 0) this.notify({ type: 'equity', time: this.now, equity: row });
     }
   }
   /** Writes a final equity point (shutdown). */
@@ -953,12 +1005,19 @@ export class Engine implements FeedSink {
       fees: s.fees,
       totalPnl: s.equity - s.initialCash,
       grossExposure: s.grossExposure,
-      highWaterMark: this.gateway.highWaterMark,
-      drawdown: this.gateway.drawdown(s.equity),
+      // the account's marks (the drawdown breaker keeps its own, which a reset starts again)
+      ...this.accountMarks(s),
       fills: totals.count,
       buyNotional: totals.buyNotional,
       sellNotional: totals.sellNotional,
     };
+  }
+
+  private accountMarks(s: { equity: number; time: EpochMs }) {
+    const m = this.recorder.state(this.now);
+    const hwm = Math.max(m.highWaterMark, s.equity);
+    const drawdown = hwm > 0 ? Math.min(0, s.equity / hwm - 1) : 0;
+    return { highWaterMark: hwm, drawdown, maxDrawdown: Math.min(m.maxDrawdown, drawdown), drawdownSince: drawdown < 0 ? m.drawdownSince : null, longestDrawdownMs: m.longestDrawdownMs };
   }
 
   positions() {

@@ -42,7 +42,11 @@ export interface StoredDenial extends RiskDenial {
 }
 
 /** One row of the equity curve: an account snapshot without the (per-session) initial cash. */
-export type EquityRow = Omit<AccountSnapshot, 'initialCash'>;
+export type EquityRow = Omit<AccountSnapshot, 'initialCash'> & {
+  /** the account's high-water mark and drawdown (non-positive fraction) when the row was written; null in rows older than schema v6 */
+  highWaterMark?: number | null;
+  drawdown?: number | null;
+};
 
 export interface FillTotals {
   count: number;
@@ -87,6 +91,7 @@ interface TradeRow {
 }
 interface EquityDbRow {
   time: number; cash: number; equity: number; realized_pnl: number; unrealized_pnl: number; fees: number; gross_exposure: number;
+  high_water_mark: number | null; drawdown: number | null;
 }
 interface DenialRow {
   id: number; time: number; venue: string; symbol: string; strategy: string; check_name: string; reason: string; intent_json: string;
@@ -121,7 +126,7 @@ function toTrip(r: TradeRow): RoundTrip {
 function toEquity(r: EquityDbRow): EquityRow {
   return {
     time: r.time, cash: r.cash, equity: r.equity, realizedPnl: r.realized_pnl, unrealizedPnl: r.unrealized_pnl,
-    fees: r.fees, grossExposure: r.gross_exposure,
+    fees: r.fees, grossExposure: r.gross_exposure, highWaterMark: r.high_water_mark ?? null, drawdown: r.drawdown ?? null,
   };
 }
 
@@ -183,8 +188,8 @@ function prepareAll(db: Database.Database) {
          net_pnl = excluded.net_pnl, fills = excluded.fills`,
     ),
     insertEquity: db.prepare(
-      `INSERT INTO equity (session_id, time, cash, equity, realized_pnl, unrealized_pnl, fees, gross_exposure)
-       VALUES (@sessionId, @time, @cash, @equity, @realizedPnl, @unrealizedPnl, @fees, @grossExposure)`,
+      `INSERT INTO equity (session_id, time, cash, equity, realized_pnl, unrealized_pnl, fees, gross_exposure, high_water_mark, drawdown)
+       VALUES (@sessionId, @time, @cash, @equity, @realizedPnl, @unrealizedPnl, @fees, @grossExposure, @highWaterMark, @drawdown)`,
     ),
     insertDenial: db.prepare(
       `INSERT INTO risk_denials (session_id, time, venue, symbol, strategy, check_name, reason, intent_json)
@@ -206,7 +211,7 @@ function prepareAll(db: Database.Database) {
     ),
     equityCurve: db.prepare(
       `SELECT * FROM (
-         SELECT rowid AS seq, time, cash, equity, realized_pnl, unrealized_pnl, fees, gross_exposure FROM equity
+         SELECT rowid AS seq, time, cash, equity, realized_pnl, unrealized_pnl, fees, gross_exposure, high_water_mark, drawdown FROM equity
          WHERE session_id = @sessionId AND (@since IS NULL OR time >= @since)
          ORDER BY time DESC, rowid DESC LIMIT @limit
        ) ORDER BY time ASC, seq ASC`,
@@ -460,9 +465,10 @@ export class Store {
   }
 
   insertEquity(sessionId: string, s: AccountSnapshot | EquityRow): void {
+    const marks = s as EquityRow;
     this.stmts.insertEquity.run({
       sessionId, time: s.time, cash: s.cash, equity: s.equity, realizedPnl: s.realizedPnl, unrealizedPnl: s.unrealizedPnl,
-      fees: s.fees, grossExposure: s.grossExposure,
+      fees: s.fees, grossExposure: s.grossExposure, highWaterMark: marks.highWaterMark ?? null, drawdown: marks.drawdown ?? null,
     });
   }
 

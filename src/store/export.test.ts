@@ -81,7 +81,7 @@ function buildDatabase(f: string): void {
     Object.assign(o4, { status: 'FILLED', filledQty: 2, avgPrice: 2500.25 });
     store.recordFill(B, f4, o4, [trip({ id: 'usdm:ETHUSDT:1', venue: 'usdm', symbol: 'ETHUSDT', qty: 2, entryPrice: 2500.25, openedAt: f4.time, fees: 2.0002, netPnl: -2.0002 })],
       snap(f4.time, { initialCash: 50_000, cash: 49997.9998, equity: 49997.9998, fees: 2.0002, grossExposure: 5000.5 }));
-    store.insertEquity(B, snap(T('2024-08-09T00:05:00Z'), { cash: 1e21, equity: 1e21 }));
+    store.insertEquity(B, { ...snap(T('2024-08-09T00:05:00Z'), { cash: 1e21, equity: 1e21 }), highWaterMark: 1e21, drawdown: -0.25 });
   } finally {
     store.close();
   }
@@ -139,7 +139,7 @@ describe('export columns', () => {
         'session_id', 'id', 'venue', 'symbol', 'strategy', 'direction', 'status', 'qty', 'entry_price', 'exit_price', 'opened_at',
         'opened_at_iso', 'closed_at', 'closed_at_iso', 'realized_pnl', 'fees', 'net_pnl', 'fills',
       ],
-      equity: ['session_id', 'time', 'time_iso', 'cash', 'equity', 'realized_pnl', 'unrealized_pnl', 'fees', 'gross_exposure'],
+      equity: ['session_id', 'time', 'time_iso', 'cash', 'equity', 'realized_pnl', 'unrealized_pnl', 'fees', 'gross_exposure', 'high_water_mark', 'drawdown'],
     });
   });
 
@@ -188,8 +188,8 @@ describe('exportTable', () => {
     expect(await exportText({ what: 'equity', session: B })).toBe(
       crlf(
         EXPORT_COLUMNS.equity.join(','),
-        'sess-b,1723161600000,2024-08-09T00:00:00.000Z,49997.9998,49997.9998,0,0,2.0002,5000.5',
-        'sess-b,1723161900000,2024-08-09T00:05:00.000Z,1000000000000000000000,1000000000000000000000,0,0,0,0',
+        'sess-b,1723161600000,2024-08-09T00:00:00.000Z,49997.9998,49997.9998,0,0,2.0002,5000.5,,',
+        'sess-b,1723161900000,2024-08-09T00:05:00.000Z,1000000000000000000000,1000000000000000000000,0,0,0,0,1000000000000000000000,-0.25',
       ),
     );
   });
@@ -213,8 +213,8 @@ describe('exportTable', () => {
   it('writes JSON Lines: one object per line', async () => {
     const text = await exportText({ what: 'equity', format: 'jsonl', session: B });
     expect(text).toBe(
-      '{"session_id":"sess-b","time":1723161600000,"time_iso":"2024-08-09T00:00:00.000Z","cash":49997.9998,"equity":49997.9998,"realized_pnl":0,"unrealized_pnl":0,"fees":2.0002,"gross_exposure":5000.5}\n' +
-        '{"session_id":"sess-b","time":1723161900000,"time_iso":"2024-08-09T00:05:00.000Z","cash":1e+21,"equity":1e+21,"realized_pnl":0,"unrealized_pnl":0,"fees":0,"gross_exposure":0}\n',
+      '{"session_id":"sess-b","time":1723161600000,"time_iso":"2024-08-09T00:00:00.000Z","cash":49997.9998,"equity":49997.9998,"realized_pnl":0,"unrealized_pnl":0,"fees":2.0002,"gross_exposure":5000.5,"high_water_mark":null,"drawdown":null}\n' +
+        '{"session_id":"sess-b","time":1723161900000,"time_iso":"2024-08-09T00:05:00.000Z","cash":1e+21,"equity":1e+21,"realized_pnl":0,"unrealized_pnl":0,"fees":0,"gross_exposure":0,"high_water_mark":1e+21,"drawdown":-0.25}\n',
     );
   });
 

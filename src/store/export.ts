@@ -71,7 +71,7 @@ const TABLES: Record<ExportWhat, TableSpec> = {
     booleanColumns: [],
   },
   equity: {
-    columns: ['session_id', 'time', 'cash', 'equity', 'realized_pnl', 'unrealized_pnl', 'fees', 'gross_exposure'],
+    columns: ['session_id', 'time', 'cash', 'equity', 'realized_pnl', 'unrealized_pnl', 'fees', 'gross_exposure', 'high_water_mark', 'drawdown'],
     timeColumn: 'time',
     timeColumns: ['time'],
     booleanColumns: [],

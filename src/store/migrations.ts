@@ -161,6 +161,14 @@ CREATE TABLE strategy_changes (
 );
 `,
   },
+  {
+    version: 6,
+    name: 'equity rows carry the high-water mark and drawdown (metrics recorder)',
+    sql: `
+ALTER TABLE equity ADD COLUMN high_water_mark REAL;
+ALTER TABLE equity ADD COLUMN drawdown REAL;
+`,
+  },
 ];
 
 export const LATEST_VERSION: number = MIGRATIONS.length === 0 ? 0 : MIGRATIONS[MIGRATIONS.length - 1]!.version;
