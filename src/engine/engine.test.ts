@@ -536,6 +536,61 @@ describe('accounting', () => {
   });
 });
 
+describe('metrics recorder, observers and statistics', () => {
+  it('equity rows carry the running high-water mark; observers see every fill; /metrics agrees with the ledger', () => {
+    fc.assert(
+      fc.property(fc.array(actionArb, { minLength: 20, maxLength: 80 }), (actions) => {
+        const s = session({ QUEUE_MODEL: 'prob-power:2' });
+        const notices: Record<string, number> = {};
+        const fillIds: string[] = [];
+        const off = s.engine.observe((n) => {
+          notices[n.type] = (notices[n.type] ?? 0) + 1;
+          if (n.type === 'fill') fillIds.push(n.fill.id);
+        });
+        drive(s, actions);
+        s.engine.flush();
+        off();
+        const fills = fillsOf(s);
+        expect(fillIds).toEqual(fills.map((f) => f.id));
+        expect(notices['order'] ?? 0).toBeGreaterThanOrEqual(s.engine.counters.orders);
+
+        // every row: hwm = running max of equity (from the initial cash), drawdown = equity / hwm - 1
+        const rows = s.store.equityCurve(SESSION, {});
+        let hwm = s.config.INITIAL_BALANCE;
+        for (const r of rows) {
+          hwm = Math.max(hwm, r.equity);
+          expect(r.highWaterMark).toBe(hwm);
+          expect(r.drawdown).toBeCloseTo(r.equity / hwm - 1, 12);
+        }
+        // rows are written on fills and when the account changed, never twice the same between fills
+        expect(rows.length).toBeLessThanOrEqual(fills.length + 1 + actions.filter((a) => a.kind === 'wait').length + 1);
+
+        const m = s.engine.metrics();
+        const trips = s.store.listTrades(SESSION, { limit: 1_000_000 });
+        const closed = trips.filter((t) => t.status === 'CLOSED');
+        expect(m.overall.trades).toBe(closed.length);
+        expect(m.overall.fees).toBeCloseTo(s.engine.portfolio.fees, 6);
+        expect(Object.keys(m.byStrategy).sort()).toEqual([...new Set(trips.map((t) => t.strategy))].sort());
+        expect(s.engine.account().highWaterMark).toBeGreaterThanOrEqual(hwm);
+      }),
+      { numRuns: 15 },
+    );
+  });
+
+  it('an observer that throws is logged and does not change what the engine does', () => {
+    const quiet = session();
+    const noisy = session();
+    noisy.engine.observe(() => {
+      throw new Error('observer bug');
+    });
+    const actions = fc.sample(fc.array(actionArb, { minLength: 40, maxLength: 40 }), { numRuns: 1, seed: 3 })[0]!;
+    drive(quiet, actions);
+    drive(noisy, actions);
+    expect(fillsOf(noisy)).toEqual(fillsOf(quiet));
+    expect(noisy.engine.counters).toEqual(quiet.engine.counters);
+  });
+});
+
 // ---------------------------------------------------------------- determinism
 
 describe('determinism', () => {

@@ -11,7 +11,8 @@ import { isTerminal, transition, type Fill, type Order, type OrderIntent } from 
 import type { FeedSink, InputLog } from '../marketdata/binance/processor.js';
 import { Portfolio, type PortfolioState } from '../portfolio/portfolio.js';
 import { MetricsRecorder, type RecordedEquity, type RecorderState } from '../portfolio/recorder.js';
-import { summarize } from '../portfolio/stats.js';
+import { jsonSafe, sessionPerformance } from '../portfolio/performance.js';
+import { summarize, type Summary } from '../portfolio/stats.js';
 import { RiskGateway, type RiskControlState } from '../risk/gateway.js';
 import { StopTracker } from '../risk/stops.js';
 import type { Store } from '../store/db.js';
@@ -87,6 +88,11 @@ export type EngineNotice =
   | { type: 'risk'; time: EpochMs; state: RiskControlState; previous: RiskControlState }
   | { type: 'equity'; time: EpochMs; equity: RecordedEquity };
 export type EngineObserver = (n: EngineNotice) => void;
+
+type JsonSafe<T> = T extends number ? number | null : T extends object ? { [K in keyof T]: JsonSafe<T[K]> } : T;
+type JsonPerformance = JsonSafe<ReturnType<typeof sessionPerformance>>;
+/** GET /metrics: the session summary, counters, and the statistics (NaN and infinities as null) */
+export type MetricsView = Summary & { orders: number; fills: number; denials: number } & JsonPerformance;
 
 /** A working order as the database has it, with its fills (prices and quantities as stored). */
 export interface RestoredOrder {
@@ -187,6 +193,7 @@ export class Engine implements FeedSink {
   /** high-water mark, drawdown; decides when an equity row is written */
   readonly recorder: MetricsRecorder;
   private observers: EngineObserver[] = [];
+  private metricsCache: { key: string; value: MetricsView } | null = null;
   private readonly ctx: StrategyContext;
   /** book updates per instrument (warm-up) */
   private readonly dataPoints = new Map<InstrumentKey, number>();
@@ -1035,10 +1042,25 @@ export class Engine implements FeedSink {
     }));
   }
 
+  /**
+   * The session's statistics (docs/statistics.md): the summary fields, then `overall`, `bySymbol` and
+   * `byStrategy` (per strategy version). Read from the store; recomputed when a fill or an equity row
+   * was added, or the minute changed (the resampled curve grows with time).
+   */
   metrics() {
-    const curve = this.options.store.equityCurve(this.options.sessionId, {});
-    const s = summarize(this.options.store.listTrades(this.options.sessionId, { limit: 1_000_000 }), curve.map((p) => ({ time: p.time, equity: p.equity })), this.options.config.INITIAL_BALANCE);
-    return { ...s, orders: this.counters.orders, fills: this.counters.fills, denials: this.counters.denials };
+    const store = this.options.store;
+    const id = this.options.sessionId;
+    const key = `${this.counters.fills}:${this.recorder.latest()?.time ?? 0}:${Math.floor(this.now / 60_000)}`;
+    if (this.metricsCache?.key === key) return this.metricsCache.value;
+    const curve = store.equityCurve(id, {}).map((p) => ({ time: p.time, equity: p.equity }));
+    const trips = store.listTrades(id, { limit: 1_000_000 });
+    const initialCash = this.options.config.INITIAL_BALANCE;
+    const s = summarize(trips, curve, initialCash);
+    const start = store.getSession(id)?.startedAt ?? this.options.startedAt;
+    const perf = sessionPerformance({ initialCash, equity: curve, trips, fills: store.allFills(id), start, end: Math.max(start, this.now) });
+    const value: MetricsView = { ...s, orders: this.counters.orders, fills: this.counters.fills, denials: this.counters.denials, ...(jsonSafe(perf) as JsonPerformance) };
+    this.metricsCache = { key, value };
+    return value;
   }
 
   book(venue: Venue, symbol: string, depth: number) {
