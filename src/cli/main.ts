@@ -228,6 +228,34 @@ program
     await runExportCli(opts);
   });
 
+program
+  .command('stats')
+  .description('return statistics with empyrical\'s definitions (Sharpe, Sortino, Calmar, drawdown, ...) of a JSON array of periodic returns (docs/statistics.md)')
+  .option('--returns <file>', 'JSON array of periodic simple returns (0.01 = +1 %), null for a missing period')
+  .option('--periods-per-year <n>', 'periods per year for annualizing: 252 trading days (default), 365 daily crypto, 525600 minutes')
+  .option('--risk-free <r>', 'risk-free return per period, for the Sharpe ratio and omega (default 0)')
+  .option('--required-return <r>', 'minimum acceptable return per period, for Sortino, downside risk and omega (default 0)')
+  .exitOverride((e) => process.exit(e.exitCode === 0 ? 0 : 2))
+  .action(async (opts: { returns?: string; periodsPerYear?: string; riskFree?: string; requiredReturn?: string }) => {
+    const { runStatsCli } = await import('./stats.js');
+    runStatsCli(opts);
+  });
+
+program
+  .command('report')
+  .description('write a Markdown report of one session (statistics per symbol and strategy, SVG charts of equity, drawdown, daily P&L, trade distribution); --readme also updates the summary between <!-- METRICS_START --> and <!-- METRICS_END --> in a README')
+  .option('--db <file>', 'SQLite file, opened read-only (default DATA_DIR/papertape.db)')
+  .option('--session <id>', 'the session (default: the latest that is not a shadow variant)')
+  .option('--out <dir>', 'directory for report.md, stats.json and the SVG charts (created if missing)', 'report')
+  .option('--readme <file>', 'replace the block between the METRICS markers of this file with a summary and the charts')
+  .exitOverride((e) => process.exit(e.exitCode === 0 ? 0 : 2))
+  .action(async (opts: { db?: string; session?: string; out?: string; readme?: string }) => {
+    const { runReportCli } = await import('./report.js');
+    await runReportCli(opts);
+  });
+
+program.addCommand((await import('./dataset.js')).datasetCommand());
+
 program.parseAsync(process.argv).catch((e: unknown) => {
   process.stderr.write(`papertape: ${(e as Error).message}\n`);
   process.exit(1);
