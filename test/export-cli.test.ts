@@ -183,7 +183,7 @@ describe('papertape export', () => {
       expect(JSON.parse(r.stdout)).toEqual([
         {
           session_id: 'live-1', time: START - 1, time_iso: '2024-08-08T22:59:59.999Z', cash: 1, equity: 2, realized_pnl: 0, unrealized_pnl: 0,
-          fees: 0, gross_exposure: 0,
+          fees: 0, gross_exposure: 0, high_water_mark: null, drawdown: null,
         },
       ]);
     } finally {

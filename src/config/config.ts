@@ -109,6 +109,8 @@ export const VARIABLES = {
   INITIAL_BALANCE: { schema: num(0, 1e12, { exclusiveMin: true }), default: '10000', doc: 'Starting paper cash, quote currency' },
   IMBALANCE_THRESHOLD: { schema: num(0, 1, { exclusiveMin: true }), default: '0.3', doc: 'Order book imbalance needed for a signal, 0..1' },
   MIN_CONFIDENCE: { schema: num(0, 1), default: '0.6', doc: 'ML gate: minimum model probability (gate off until a model is configured)' },
+  MODEL_PATH: { schema: z.string().trim(), default: '', doc: 'ML gate of the obi strategy: a model directory (models/gbdt-xgb, models/gbdt-hgb, models/cnn, models/lstm) or its model.json; empty = no gate. Checked at start (feature schema, parity rows, onnxruntime)' },
+  ML_DECISION_LATENCY_US: { schema: num(0, 1e7), default: '20', doc: 'Inference time charged to every model-gated entry, µs: added to its entry latency (configured, not measured, so backtests repeat exactly)' },
   RISK_MAX_POSITION: { schema: num(0, 1e9, { exclusiveMin: true }), default: '1.0', doc: 'Largest absolute position per symbol, base units' },
   RISK_MAX_DRAWDOWN: { schema: num(0, 1, { exclusiveMin: true }), default: '0.05', doc: 'Drawdown from the high-water mark that stops new risk (fraction)' },
   RISK_MAX_ORDER_NOTIONAL: { schema: num(0, 1e12, { exclusiveMin: true }), default: '5000', doc: 'Largest notional of one order, quote currency' },
@@ -204,7 +206,7 @@ export type Config = { [K in keyof Vars]: z.output<Vars[K]['schema']> };
 
 /** Variables that are secrets: never logged, stored or returned. */
 export const SECRET_KEYS: readonly (keyof Config)[] = ['API_TOKEN', 'TELEGRAM_BOT_TOKEN'];
-const OUR_PREFIXES = ['ANOMALY_', 'STRATEGY', 'CHECKPOINT_', 'WARMUP_', 'SHABBAT_', 'RISK_', 'OBI_', 'BINANCE_', 'BOOK_', 'ORDER_', 'OPEN_INTEREST_', 'EQUITY_', 'FEE_', 'LATENCY_', 'QUEUE_', 'IMPACT_', 'TRADE_', 'EVENT_', 'TELEGRAM_', 'STREAM_'];
+const OUR_PREFIXES = ['MODEL_', 'ML_', 'ANOMALY_', 'STRATEGY', 'CHECKPOINT_', 'WARMUP_', 'SHABBAT_', 'RISK_', 'OBI_', 'BINANCE_', 'BOOK_', 'ORDER_', 'OPEN_INTEREST_', 'EQUITY_', 'FEE_', 'LATENCY_', 'QUEUE_', 'IMPACT_', 'TRADE_', 'EVENT_', 'TELEGRAM_', 'STREAM_'];
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {

@@ -15,6 +15,7 @@ import { EngineGroup } from './fanout.js';
 import { createEngine, createShadows, loadShadowParams, loadStrategyParams } from './presets.js';
 import { loadContinuation } from './restart.js';
 import { VERSION } from '../version.js';
+import { startTelegram, type TelegramService } from '../notify/index.js';
 
 export interface LiveSession {
   engine: Engine;
@@ -133,6 +134,8 @@ export async function startLive(config: Config, logger: Logger, opts: { fresh?: 
     );
   }
 
+  // Telegram (TELEGRAM_BOT_TOKEN + TELEGRAM_CHAT_ID): started once the API listens, its counters in /status
+  let telegram: TelegramService | null = null;
   const api = buildApi({
     engine,
     feeds: () => feeds.map((f) => f.status()),
@@ -141,13 +144,22 @@ export async function startLive(config: Config, logger: Logger, opts: { fresh?: 
     apiToken: config.API_TOKEN,
     clock: receiveTime,
     shadows: () => shadows.map((s) => ({ name: s.name, engine: s.engine })),
-    session: () => ({ seed, eventLog: eventLog ? { dir: eventLog.dir, lines: eventLog.lines, bytes: eventLog.bytes } : null }),
+    session: () => ({ seed, eventLog: eventLog ? { dir: eventLog.dir, lines: eventLog.lines, bytes: eventLog.bytes } : null, telegram: telegram?.stats() ?? null }),
   });
   await api.listen({ host: config.HOST, port: config.PORT });
   const addr = api.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.PORT;
   const url = `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${port}`;
   logger.info({ url, sessionId, seed, eventLog: eventLog?.dir ?? null, symbols: config.SYMBOLS, strategy: engine.strategy.id, config: redactedConfig(config) }, 'papertape running');
+  telegram = startTelegram({
+    config,
+    engine,
+    logger: logger.child({ component: 'telegram' }),
+    clock: receiveTime, // commands are engine inputs at their receive time, as the API's
+    startedAt,
+    feeds: () => feeds.map((f) => ({ venue: f.venue, state: f.status().state })),
+    startText: `${config.SYMBOLS.join(', ')}, strategy ${engine.strategy.id}, API ${url}`,
+  });
 
   // Feeds start in the background: one venue being unreachable never blocks the other.
   for (const f of feeds) {
@@ -200,13 +212,16 @@ export async function startLive(config: Config, logger: Logger, opts: { fresh?: 
       // state a restart needs, then finish the event log files
       for (const f of feeds) f.stop();
       await api.close();
+      // no more Telegram commands or notices before the store closes; the last messages go out below
+      await telegram?.quiesce();
       group.flush();
       checkpoint();
       store.endSession(sessionId, engine.now);
       for (const s of shadows) store.endSession(s.engine.sessionId, s.engine.now);
       store.close();
       const tState = performance.now();
-      await eventLog?.close();
+      // the event log's last files and Telegram's last messages (a bounded wait) finish side by side
+      await Promise.all([eventLog?.close(), telegram?.close({ drainMs: 1500 })]);
       logger.info({ sessionId, stateMs: Math.round(tState - t0), totalMs: Math.round(performance.now() - t0) }, 'papertape stopped');
     },
   };

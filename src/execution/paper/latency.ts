@@ -1,4 +1,4 @@
-import { build, type Histogram } from 'hdr-histogram-js';
+import { build, JsHistogram, type Histogram } from 'hdr-histogram-js';
 import type { Rng } from '../../core/rng.js';
 import type { EpochMs } from '../../core/types.js';
 import type { LatencyModel } from './models.js';
@@ -244,6 +244,39 @@ export interface FeedLatencySummary {
 }
 
 /**
+ * Upper bounds (ms) of the log-spaced buckets of `FeedLatency.distribution()`: 1-2-5 in each decade
+ * from 0.01 ms to 50 s.
+ */
+export const FEED_LATENCY_BUCKETS_MS: readonly number[] = Object.freeze(
+  [-2, -1, 0, 1, 2, 3, 4].flatMap((e) => [1, 2, 5].map((m) => Number((m * 10 ** e).toPrecision(1)))),
+);
+
+/** The whole distribution of the feed latency, compact enough to send to a browser or a scraper. */
+export interface FeedLatencyDistribution {
+  /** samples recorded (receive >= exchange time) */
+  count: number;
+  /** samples with receive < exchange time (clock skew), counted but not recorded */
+  negative: number;
+  /** sum of the recorded samples, ms (exact: from the raw samples) */
+  sumMs: number;
+  /** the largest sample, ms (exact); null when nothing was recorded */
+  maxMs: number | null;
+  /**
+   * percentiles[i] is the i-th percentile in ms, i = 0..100 (101 values; empty when nothing was
+   * recorded), by HdrHistogram's convention as in `summary()`: the highest value equivalent to the
+   * bucket the percentile falls in, the lowest for percentile 0
+   */
+  percentiles: number[];
+  /**
+   * `counts[i]` samples fell at or below `le[i]` ms and above `le[i-1]` (not cumulative); the last
+   * entry of `counts` (one more than `le`) holds the samples above the last bound. Bounds are
+   * `FEED_LATENCY_BUCKETS_MS`; a sample is placed by the lowest value equivalent to its histogram
+   * bucket, exact to the microsecond up to 2.047 ms and within 0.1% above.
+   */
+  buckets: { le: number[]; counts: number[] };
+}
+
+/**
  * Measures the market-data feed's latency from the data itself: receive time (local clock) minus the
  * exchange's event time, per message.
  *
@@ -300,6 +333,51 @@ export class FeedLatency {
       p99: h.getValueAtPercentile(99) / 1000,
       max: this.maxUs / 1000,
       mean: this.sumUs / count / 1000,
+    };
+  }
+
+  /**
+   * The distribution in one pass over the histogram's recorded values: percentiles 0..100 and counts in
+   * log-spaced buckets (see FeedLatencyDistribution). Not for the hot path: for the API and scrapes.
+   */
+  distribution(): FeedLatencyDistribution {
+    const h = this.histogram;
+    const count = h.totalCount;
+    const le = [...FEED_LATENCY_BUCKETS_MS];
+    const counts = new Array<number>(le.length + 1).fill(0);
+    const percentiles: number[] = [];
+    if (count > 0) {
+      if (!(h instanceof JsHistogram)) throw new Error('FeedLatency: expected a JS HdrHistogram');
+      const leUs = le.map((ms) => Math.round(ms * 1000));
+      // the counts at which each percentile is reached, as getValueAtPercentile computes them
+      const targets: number[] = [];
+      for (let p = 0; p <= 100; p++) targets.push(Math.max(1, Math.floor((p / 100) * count + 0.5)));
+      let p = 0;
+      let b = 0;
+      let total = 0;
+      const it = h.recordedValuesIterator;
+      it.reset();
+      while (it.hasNext()) {
+        const v = it.next();
+        const n = v.countAtValueIteratedTo;
+        if (n === 0) continue;
+        const lowest = h.lowestEquivalentValue(v.valueIteratedTo);
+        total += n;
+        while (p <= 100 && total >= targets[p]!) {
+          percentiles.push((p === 0 ? lowest : h.highestEquivalentValue(v.valueIteratedTo)) / 1000);
+          p++;
+        }
+        while (b < leUs.length && lowest > leUs[b]!) b++;
+        counts[b] = counts[b]! + n;
+      }
+    }
+    return {
+      count,
+      negative: this.negativeCount,
+      sumMs: this.sumUs / 1000,
+      maxMs: count > 0 ? this.maxUs / 1000 : null,
+      percentiles,
+      buckets: { le, counts },
     };
   }
 

@@ -1,0 +1,338 @@
+import { z } from 'zod';
+
+/**
+ * The API's inputs and outputs as zod schemas: one source of truth. Inputs (query, path parameters,
+ * bodies) are checked with these at the boundary (`parse` in server.ts answers 400 naming the field);
+ * the OpenAPI document (`GET /openapi.json`) is generated from the same schemas with `z.toJSONSchema`.
+ * Output schemas are documentation: the walk of the document in the tests checks the answers against them.
+ */
+
+// ---------------------------------------------------------------- inputs
+
+/** A whole number in a query string (a string on the wire, documented as an integer). */
+export const int = (min: number, max: number, dflt: number, description?: string) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'expected a whole number')
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, { message: `expected ${min}..${max}` })
+    .optional()
+    .transform((v) => v ?? dflt)
+    .meta({ type: 'integer', minimum: min, maximum: max, default: dflt, ...(description ? { description } : {}) });
+
+const SYMBOL_RE = /^[A-Za-z0-9]{2,20}$/;
+export const symbolQ = z
+  .string()
+  .regex(SYMBOL_RE, 'expected a symbol like BTCUSDT')
+  .transform((s) => s.toUpperCase())
+  .optional()
+  .meta({ description: 'only this symbol (case-insensitive), e.g. BTCUSDT' });
+export const venueQ = z
+  .enum(['spot', 'usdm'])
+  .optional()
+  .transform((v) => v ?? 'spot')
+  .meta({ description: 'the venue of the book', default: 'spot' });
+
+const limitQ = (dflt = 100, max = 10_000) => int(1, max, dflt, `at most this many rows (newest)`);
+
+/** Endpoints without inputs: an unknown query key is still an error. */
+export const noQuery = z.strictObject({});
+export const listQuery = z.strictObject({ limit: limitQ(), symbol: symbolQ });
+export const tradesQuery = z.strictObject({
+  limit: limitQ(),
+  symbol: symbolQ,
+  status: z.enum(['OPEN', 'CLOSED']).optional().meta({ description: 'OPEN: positions not yet closed; CLOSED: finished round trips' }),
+});
+export const denialsQuery = z.strictObject({ limit: limitQ() });
+export const bookQuery = z.strictObject({ depth: int(1, 5000, 20, 'price levels per side'), venue: venueQ });
+export const bookParams = z.strictObject({
+  symbol: z.string().regex(SYMBOL_RE, 'expected a symbol like BTCUSDT').meta({ description: 'e.g. BTCUSDT (case-insensitive)' }),
+});
+export const equityQuery = z.strictObject({
+  limit: int(1, 100_000, 1000, 'at most this many points (the latest), returned oldest first'),
+  since: z
+    .string()
+    .regex(/^\d{1,15}$/, 'expected epoch milliseconds')
+    .transform(Number)
+    .optional()
+    .meta({ type: 'integer', minimum: 0, description: 'only points at or after this time (epoch ms)' }),
+});
+export const streamQuery = z.strictObject({
+  symbols: z
+    .string()
+    .max(1000)
+    .transform((s) => s.split(',').map((x) => x.trim().toUpperCase()))
+    .pipe(z.array(z.string().regex(SYMBOL_RE, 'expected comma-separated symbols like BTCUSDT,ETHUSDT')).min(1).max(50))
+    .optional()
+    .meta({ type: 'string', description: 'comma-separated symbols: only their books in the snapshots (default all), e.g. BTCUSDT,ETHUSDT' }),
+});
+
+const reasonQ = z.string().trim().min(1).max(200).optional().meta({ description: 'shown in /status and stored' });
+export const killBody = z
+  .strictObject({ flatten: z.boolean().optional().meta({ description: 'also close every position with market orders' }), reason: reasonQ })
+  .optional();
+export const pauseBody = z.strictObject({ reason: reasonQ }).optional();
+export const emptyBody = z.strictObject({}).optional();
+export const promoteBody = z.strictObject({
+  variant: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'a variant name')
+    .meta({ description: 'a shadow variant (SHADOW), or "configured" to return to the configured strategy' }),
+  symbols: z
+    .array(z.string().regex(SYMBOL_RE).transform((s) => s.toUpperCase()))
+    .min(1)
+    .optional()
+    .meta({ description: 'the symbols it trades (default all traded symbols)' }),
+});
+
+// ---------------------------------------------------------------- outputs (documentation)
+
+const num = z.number();
+const nnum = z.number().nullable();
+const time = z.number().meta({ description: 'epoch ms' });
+const venue = z.enum(['spot', 'usdm']);
+const side = z.enum(['BUY', 'SELL']);
+
+export const errorSchema = z
+  .object({ error: z.object({ code: z.string().meta({ description: 'machine-readable, e.g. bad_request, not_found, unauthorized' }), message: z.string() }) })
+  .meta({ description: 'every error: a code and a human-readable message' });
+
+export const healthSchema = z.looseObject({ status: z.literal('ok'), uptimeSec: num });
+
+export const accountSchema = z.looseObject({
+  sessionId: z.string(),
+  time,
+  quoteCurrency: z.string(),
+  initialBalance: num,
+  cash: num,
+  equity: num,
+  realizedPnl: num,
+  unrealizedPnl: num,
+  fees: num,
+  totalPnl: num,
+  grossExposure: num,
+  highWaterMark: num,
+  drawdown: num.meta({ description: 'equity / highWaterMark - 1 (non-positive)' }),
+  maxDrawdown: num,
+  drawdownSince: nnum,
+  longestDrawdownMs: num,
+  fills: num,
+  buyNotional: num,
+  sellNotional: num,
+});
+
+export const positionSchema = z.looseObject({
+  venue,
+  symbol: z.string(),
+  qty: num.meta({ description: 'signed: negative is short' }),
+  side: z.enum(['LONG', 'SHORT', 'FLAT']),
+  avgEntryPrice: nnum,
+  markPrice: nnum,
+  notional: nnum,
+  unrealizedPnl: num,
+  realizedPnl: num,
+  fees: num,
+});
+export const positionsSchema = z.looseObject({ positions: z.array(positionSchema) });
+
+export const orderSchema = z.looseObject({
+  id: z.string(),
+  venue,
+  symbol: z.string(),
+  side,
+  type: z.string(),
+  timeInForce: z.string(),
+  postOnly: z.boolean(),
+  qty: num,
+  price: nnum,
+  strategy: z.string(),
+  reason: z.string(),
+  status: z.enum(['NEW', 'ACCEPTED', 'PARTIALLY_FILLED', 'FILLED', 'CANCELED', 'REJECTED', 'EXPIRED']),
+  filledQty: num,
+  avgPrice: num,
+  createdAt: time,
+  updatedAt: time,
+  rejectReason: z.string().optional(),
+  cancelRequestedAt: time.optional(),
+});
+export const ordersSchema = z.looseObject({ orders: z.array(orderSchema) });
+
+export const fillSchema = z.looseObject({
+  id: z.string(),
+  orderId: z.string(),
+  venue,
+  symbol: z.string(),
+  side,
+  price: num,
+  qty: num,
+  fee: num,
+  liquidity: z.enum(['maker', 'taker']),
+  strategy: z.string(),
+  time,
+  receivedAt: time,
+  realizedPnl: num,
+});
+export const fillsSchema = z.looseObject({ fills: z.array(fillSchema) });
+
+export const tripSchema = z.looseObject({
+  id: z.string(),
+  venue,
+  symbol: z.string(),
+  strategy: z.string(),
+  direction: z.string(),
+  status: z.enum(['OPEN', 'CLOSED']),
+  qty: num,
+  entryPrice: num,
+  exitPrice: nnum,
+  openedAt: time,
+  closedAt: time.nullable(),
+  realizedPnl: num,
+  fees: num,
+  netPnl: num,
+  fills: num,
+});
+export const tradesSchema = z.looseObject({ trades: z.array(tripSchema) });
+
+export const denialsSchema = z.looseObject({
+  counts: z.record(z.string(), num).meta({ description: 'denials per check' }),
+  denials: z.array(
+    z.looseObject({ id: num, time, venue, symbol: z.string(), strategy: z.string(), check: z.string(), reason: z.string(), intent: z.unknown() }),
+  ),
+});
+
+export const equityPointSchema = z.looseObject({
+  time,
+  cash: num,
+  equity: num,
+  realizedPnl: num,
+  unrealizedPnl: num,
+  fees: num,
+  grossExposure: num,
+  highWaterMark: nnum.meta({ description: 'null in rows written before high-water marks were stored' }),
+  drawdown: nnum,
+});
+export const equitySchema = z.looseObject({ points: z.array(equityPointSchema).meta({ description: 'oldest first' }) });
+
+export const bookSchema = z.looseObject({
+  symbol: z.string(),
+  venue,
+  state: z.enum(['syncing', 'synced', 'resyncing']),
+  lastUpdateId: num,
+  lastUpdateTime: time.nullable(),
+  bids: z.array(z.tuple([num, num])).meta({ description: '[price, qty], best first' }),
+  asks: z.array(z.tuple([num, num])),
+});
+
+const riskStatus = z.looseObject({
+  halted: z.boolean(),
+  haltReason: z.string().nullable(),
+  paused: z.boolean(),
+  pauseReason: z.string().nullable(),
+  drawdownBreaker: z.looseObject({ tripped: z.boolean() }),
+  highWaterMark: num,
+  drawdown: num,
+  denials: z.record(z.string(), num),
+});
+
+export const statusSchema = z.looseObject({
+  engine: z.looseObject({ state: z.enum(['running', 'halted']), sessionId: z.string(), version: z.string(), uptimeSec: num }),
+  strategy: z.looseObject({ id: z.string() }),
+  session: z.record(z.string(), z.unknown()).nullable(),
+  execution: z.looseObject({ openOrders: num, inFlight: num }),
+  books: z.record(z.string(), z.looseObject({ state: z.string() })),
+  feeds: z.record(z.string(), z.looseObject({ state: z.enum(['up', 'degraded', 'down']) })),
+  feedsDown: z.array(z.string()),
+  futures: z.record(z.string(), z.unknown()),
+  counters: z.record(z.string(), num),
+  risk: riskStatus,
+});
+
+export const metricsSchema = z.looseObject({ totalTrades: num, winRate: nnum, totalPnl: num, fees: num, sharpe: nnum, maxDrawdown: num });
+
+export const strategiesSchema = z.looseObject({
+  variants: z.array(z.looseObject({ name: z.string(), role: z.enum(['trading', 'shadow']), sessionId: z.string(), strategy: z.string(), pnl: num })),
+  promoted: z.record(z.string(), z.string()).meta({ description: 'symbol -> the shadow variant trading it' }),
+  changes: z.array(z.unknown()),
+});
+
+export const controlResultSchema = z.looseObject({
+  ok: z.literal(true),
+  at: time,
+  state: z.looseObject({ halted: z.boolean(), paused: z.boolean(), breakerTripped: z.boolean() }),
+  canceled: num.optional(),
+  flattening: num.optional(),
+});
+export const promoteResultSchema = controlResultSchema.extend({ promoted: z.record(z.string(), z.string()) });
+
+export const latencyDistributionSchema = z.looseObject({
+  count: num,
+  negative: num.meta({ description: 'samples whose receive time came before the exchange time (clock skew), not in the distribution' }),
+  sumMs: num,
+  maxMs: nnum,
+  percentiles: z.array(num).meta({ description: 'percentiles[i] = the i-th percentile in ms, i = 0..100 (empty without samples)' }),
+  buckets: z.object({
+    le: z.array(num).meta({ description: 'upper bounds in ms, log-spaced (1-2-5 per decade)' }),
+    counts: z.array(num).meta({ description: 'samples per bucket (not cumulative); one more entry than le: the last counts samples above the last bound' }),
+  }),
+});
+export const latencySchema = z.looseObject({
+  time,
+  venues: z.record(z.string(), latencyDistributionSchema).meta({ description: 'feed latency (receive time minus exchange event time) per venue' }),
+});
+
+export const bookTopSchema = z.object({
+  venue,
+  symbol: z.string(),
+  state: z.enum(['syncing', 'synced', 'resyncing']),
+  bid: nnum,
+  bidQty: nnum,
+  ask: nnum,
+  askQty: nnum,
+  mid: nnum,
+  spread: nnum,
+  time: time.nullable().meta({ description: 'local receive time of the last change, epoch ms' }),
+});
+
+export const snapshotSchema = z.looseObject({
+  time,
+  account: accountSchema,
+  positions: z.array(positionSchema),
+  openOrders: z.array(orderSchema),
+  risk: riskStatus,
+  books: z.record(z.string(), bookTopSchema).meta({ description: '"<venue>:<SYMBOL>" -> top of book' }),
+  feeds: z.array(z.looseObject({ venue: z.string(), state: z.enum(['up', 'degraded', 'down']), messages: num })),
+  counters: z.record(z.string(), num),
+});
+
+// ---------------------------------------------------------------- JSON Schema
+
+/** Keys the generated JSON Schema does not need in an OpenAPI document. */
+function clean(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(clean);
+  if (node === null || typeof node !== 'object') return node;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(node)) {
+    if (k === '$schema') continue;
+    out[k] = clean(v);
+  }
+  // a query value documented as an integer is a digit string on the wire: the pattern says nothing more
+  if (out['type'] === 'integer' || out['type'] === 'number') delete out['pattern'];
+  return out;
+}
+
+/**
+ * The JSON Schema (draft 2020-12, as OpenAPI 3.1 uses) of a zod schema: `input` for what a client
+ * sends (before transforms), `output` for what the API answers.
+ */
+export function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
+  const js = z.toJSONSchema(schema, {
+    io,
+    unrepresentable: 'any',
+    override: (ctx) => {
+      // `default` in .meta() is not carried into input schemas by zod: put it back
+      const meta = z.globalRegistry.get(ctx.zodSchema) as Record<string, unknown> | undefined;
+      if (meta && 'default' in meta && !('default' in ctx.jsonSchema)) ctx.jsonSchema.default = meta['default'];
+    },
+  });
+  return clean(js) as Record<string, unknown>;
+}
