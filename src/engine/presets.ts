@@ -7,7 +7,10 @@ import { parseFeeOverrides, TableFeeModel } from '../execution/paper/fees.js';
 import { NoImpact, RecoveringImpact } from '../execution/paper/impact.js';
 import { createLatencyModel } from '../execution/paper/latency.js';
 import { parseQueueModel } from '../execution/paper/queue.js';
+import type { LatencyModel } from '../execution/paper/models.js';
 import type { InputLog } from '../marketdata/binance/processor.js';
+import { DecisionLatency, MlGate } from '../ml/gate.js';
+import { loadModelCached } from '../ml/model.js';
 import type { Store } from '../store/db.js';
 import { AnomalyStrategy } from '../strategy/anomaly/anomaly.js';
 import { ParamsFile, type ParamsEvent } from '../strategy/anomaly/params.js';
@@ -92,7 +95,37 @@ export function loadStrategyParams(config: Config, now: EpochMs, logger?: Logger
   throw new Error(`${config.ANOMALY_PARAMS_FILE}: ${ev.message}${ev.errors.length > 0 ? `\n  - ${ev.errors.join('\n  - ')}` : ''}`);
 }
 
-export function buildStrategy(config: Config, params?: ParamsEvent | null): Strategy {
+/**
+ * The obi strategy's ML gate as configured: null when MODEL_PATH is empty (or the strategy is not obi).
+ * The model is loaded and checked once per process (feature schema, sha256, parity rows, onnxruntime); a
+ * model that fails a check stops the start with the reason. `latency` receives the decision latency of
+ * gated entries (see `withDecisionLatency`).
+ */
+export function buildGate(config: Config, latency: DecisionLatency | null): MlGate | null {
+  if (config.STRATEGY !== 'obi' || config.MODEL_PATH === '') return null;
+  let model;
+  try {
+    model = loadModelCached(config.MODEL_PATH);
+  } catch (e) {
+    throw new Error(`MODEL_PATH=${config.MODEL_PATH}: ${(e as Error).message}`);
+  }
+  return new MlGate(model, config.MIN_CONFIDENCE, config.ML_DECISION_LATENCY_US, latency);
+}
+
+/**
+ * The paper exchange's latency model with the ML decision latency added to the entry latency of the
+ * orders the gate let through (`DecisionLatency`: charged by the strategy, taken by the next entry).
+ */
+export function withDecisionLatency(inner: LatencyModel, charge: DecisionLatency): LatencyModel {
+  return {
+    name: inner.name,
+    entry: (now) => inner.entry(now) + charge.take(now),
+    response: (now) => inner.response(now),
+    observeMid: (now, mid, stream) => inner.observeMid(now, mid, stream),
+  };
+}
+
+export function buildStrategy(config: Config, params?: ParamsEvent | null, latency: DecisionLatency | null = null): Strategy {
   if (config.STRATEGY === 'anomaly') {
     const s = new AnomalyStrategy();
     if (params) s.onParamsEvent(params);
@@ -120,7 +153,7 @@ export function buildStrategy(config: Config, params?: ParamsEvent | null): Stra
     liqWindowMs: config.OBI_LIQ_WINDOW_MS,
     maxHoldMs: config.OBI_MAX_HOLD_MS,
     exitOnOpposite: config.OBI_EXIT_ON_OPPOSITE,
-  });
+  }, buildGate(config, latency));
 }
 
 export interface SessionSpec {
@@ -187,12 +220,15 @@ export function createEngine(s: SessionSpec): Engine {
     initialCash: s.config.INITIAL_BALANCE,
     version: VERSION,
   });
+  // the decision latency of model-gated entries goes from the strategy (and a promoted variant) to the entry latency
+  const decision = new DecisionLatency();
+  const models = buildModels(s.config, new Rng(s.seed));
   return new Engine({
     config: s.config,
     sessionId: s.sessionId,
     store: s.store,
-    strategy: buildStrategy(s.config, s.strategyParams ?? null),
-    models: buildModels(s.config, new Rng(s.seed)),
+    strategy: buildStrategy(s.config, s.strategyParams ?? null, decision),
+    models: { ...models, latency: withDecisionLatency(models.latency, decision) },
     logger: s.logger,
     startedAt: s.startedAt,
     tradeVenue: s.tradeVenue,
@@ -203,7 +239,7 @@ export function createEngine(s: SessionSpec): Engine {
     promoted: s.promoted ?? null,
     variantStrategy: (name) => {
       const v = parseShadows(s.config.SHADOW).find((x) => x.name === name);
-      return v ? buildStrategy(variantConfig(s.config, v), s.variantParams?.[name] ?? null) : null;
+      return v ? buildStrategy(variantConfig(s.config, v), s.variantParams?.[name] ?? null, decision) : null;
     },
   });
 }

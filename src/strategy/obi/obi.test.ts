@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { syncedBook } from '../../../test/support/books.js';
 import { referenceInstrument } from '../../marketdata/binance/reference.js';
+import { DecisionLatency, MlGate } from '../../ml/gate.js';
+import { fakeModel } from '../../ml/testing.js';
+import type { TradeEvent } from '../../model/events.js';
 import type { Order } from '../../model/order.js';
 import type { FuturesView, StrategyContext } from '../strategy.js';
 import { MarketTracker, microprice, ObiStrategy, weightedImbalance, type ObiParams } from './obi.js';
@@ -51,7 +54,7 @@ describe('order book imbalance', () => {
     expect(strat.onBook(book, inst, ctx(100))).toBeNull();
     const i = strat.onBook(book, inst, ctx(200));
     expect(i).toMatchObject({ side: 'BUY', type: 'MARKET', symbol: 'BTCUSDT', qtyUnits: 999_000 /* 600 / mid 60000.005 = 0.0099999, floored to the 0.00001 step */ });
-    expect(i?.strategy).toMatch(/^obi@0\.3\.0#[0-9a-f]{8}$/);
+    expect(i?.strategy).toMatch(/^obi@0\.4\.0#[0-9a-f]{8}$/);
     for (let t = 300; t < 1200; t += 100) expect(strat.onBook(book, inst, ctx(t))).toBeNull();
     // cooldown over and persistence met again
     expect(strat.onBook(book, inst, ctx(1300))).not.toBeNull();
@@ -219,5 +222,59 @@ describe('order book imbalance: filters and exits', () => {
     t.loadState(JSON.parse(JSON.stringify(s.saveState())));
     // the streak carries over: the third observation signals at once
     expect(t.onBook(up, inst, mkCtx(2))).toMatchObject({ side: 'BUY' });
+  });
+});
+
+describe('the ML gate', () => {
+  const up = () => syncedBook(inst, [[60000, 5]], [[60000.01, 1]]).book; // imbalance 0.67: a buy signal
+  const down = () => syncedBook(inst, [[60000, 1]], [[60000.01, 5]]).book;
+
+  it('enters only when the model gives the direction MIN_CONFIDENCE or more, and says why not', () => {
+    const doubtful = new ObiStrategy(P, new MlGate(fakeModel({ probs: [0.1, 0.45, 0.45] }), 0.6, 20, null));
+    for (let t = 0; t < 3; t++) expect(doubtful.onBook(up(), inst, mkCtx(t * 100))).toBeNull();
+    const st = doubtful.status() as { symbols: Record<string, { lastBlock: string }>; ml: { model: string; symbols: Record<string, { blocks: number }> } };
+    expect(st.symbols['BTCUSDT']!.lastBlock).toBe('model: p(up) 0.450 < 0.6');
+    expect(st.ml).toMatchObject({ model: 'fake@00000000', minConfidence: 0.6, decisionLatencyUs: 20, symbols: { BTCUSDT: { blocks: 1 } } });
+
+    const sure = new ObiStrategy(P, new MlGate(fakeModel({ probs: [0.1, 0.2, 0.7] }), 0.6, 20, null));
+    let got = null;
+    for (let t = 0; t < 3; t++) got = sure.onBook(up(), inst, mkCtx(t * 100));
+    expect(got).toMatchObject({ side: 'BUY', reason: expect.stringContaining('model p=0.700') });
+    // the same model says nothing for a sell
+    const sells = new ObiStrategy(P, new MlGate(fakeModel({ probs: [0.1, 0.2, 0.7] }), 0.6, 20, null));
+    for (let t = 0; t < 4; t++) expect(sells.onBook(down(), inst, mkCtx(t * 100))).toBeNull();
+  });
+
+  it('never holds back an order that reduces the position', () => {
+    const m = fakeModel({ probs: [0.05, 0.9, 0.05] });
+    const s = new ObiStrategy({ ...P, exitOnOpposite: true }, new MlGate(m, 0.6, 20, null));
+    let got = null;
+    for (let t = 0; t < 3; t++) got = s.onBook(down(), inst, mkCtx(t * 100, 0.5));
+    expect(got).toMatchObject({ side: 'SELL', reason: expect.stringContaining('reduces position') });
+    expect(m.calls).toBe(0);
+  });
+
+  it('charges the decision latency to gated entries only', () => {
+    const d = new DecisionLatency();
+    const s = new ObiStrategy(P, new MlGate(fakeModel({ probs: [0.1, 0.2, 0.7] }), 0.6, 500, d));
+    for (let t = 0; t < 3; t++) s.onBook(up(), inst, mkCtx(t * 100));
+    expect(d.take(200)).toBe(0.5);
+    const exits = new ObiStrategy({ ...P, exitOnOpposite: true }, new MlGate(fakeModel({ probs: [1, 0, 0] }), 0.6, 500, d));
+    for (let t = 0; t < 3; t++) exits.onBook(down(), inst, mkCtx(t * 100, 0.5));
+    expect(d.take(200)).toBe(0);
+  });
+
+  it('feeds the trades it is given to the features, and the gate is part of the id', () => {
+    const m = fakeModel({ probs: [0.1, 0.2, 0.7] });
+    const s = new ObiStrategy(P, new MlGate(m, 0.6, 20, null));
+    const trade = { kind: 'trade', venue: 'spot', symbol: 'BTCUSDT', priceUnits: 6_000_000, qtyUnits: 100_000, buyerIsMaker: false, eventTime: 0, recvTime: 0, tradeId: 1 } as unknown as TradeEvent;
+    for (let t = 0; t < 3; t++) {
+      expect(s.onTrade(trade, inst, mkCtx(t * 100))).toBeNull();
+      s.onBook(up(), inst, mkCtx(t * 100));
+    }
+    // trade_imb_1s (feature 20): only buys
+    expect(m.lastInput![20]).toBe(1);
+    expect(s.id).not.toBe(new ObiStrategy(P).id);
+    expect(s.id).not.toBe(new ObiStrategy(P, new MlGate(m, 0.7, 20, null)).id);
   });
 });

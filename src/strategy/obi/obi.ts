@@ -1,5 +1,7 @@
 import type { L2Book } from '../../book/book.js';
 import type { BookSide } from '../../book/side.js';
+import type { MlGate } from '../../ml/gate.js';
+import type { TradeEvent } from '../../model/events.js';
 import { floorToStep, priceToNumber, qtyToNumber, type Instrument } from '../../model/instrument.js';
 import type { OrderIntent } from '../../model/order.js';
 import { paramsHash, type Strategy, type StrategyContext } from '../strategy.js';
@@ -156,16 +158,26 @@ export function microprice(bidPx: number, bidQty: number, askPx: number, askQty:
  * position toward ±maxPosition by one order at a time; the opposite signal reduces and then reverses the
  * position. With limit orders, one order per symbol works at a time: it is canceled when the signal turns
  * against it or when it has worked longer than orderTtlMs.
+ *
+ * With an ML gate (MODEL_PATH), an entry also needs the model's probability of its direction (up for a
+ * buy, down for a sell) to reach MIN_CONFIDENCE; the gate is asked last, once every other filter passed.
+ * Orders that reduce the position (exits, time stops) never wait for the model. The gate runs its own
+ * FeatureEngine per instrument on the book updates and trades this strategy is given.
  */
 export class ObiStrategy implements Strategy {
   readonly name = 'obi';
-  readonly version = '0.3.0';
+  readonly version = '0.4.0';
   readonly id: string;
   private readonly state = new Map<string, SymbolState>();
   private readonly trackers = new Map<string, MarketTracker>();
 
-  constructor(readonly params: Readonly<ObiParams>) {
-    this.id = `${this.name}@${this.version}#${paramsHash(params as unknown as Record<string, unknown>)}`;
+  constructor(
+    readonly params: Readonly<ObiParams>,
+    readonly gate: MlGate | null = null,
+  ) {
+    // the gate's model and confidence are part of the decision function: they change the id
+    const hashed: Record<string, unknown> = gate ? { ...params, mlModel: gate.model.id, minConfidence: gate.minConfidence } : { ...params };
+    this.id = `${this.name}@${this.version}#${paramsHash(hashed)}`;
   }
 
   /** Last imbalance per symbol (for /status). */
@@ -175,6 +187,11 @@ export class ObiStrategy implements Strategy {
 
   onBook(book: L2Book, inst: Instrument, ctx: StrategyContext): OrderIntent | null {
     const p = this.params;
+    const gate = this.gate;
+    if (gate) {
+      gate.beginEvent();
+      gate.onBook(inst.symbol, book, inst, ctx.now);
+    }
     let st = this.state.get(inst.symbol);
     if (!st) {
       st = { direction: 0, streak: 0, lastOrderAt: -Infinity, lastImbalance: 0, lastBlock: null };
@@ -218,8 +235,14 @@ export class ObiStrategy implements Strategy {
     const mid = priceToNumber(inst, book.mid());
     const position = ctx.position(inst);
     const reducing = (dir > 0 && position < 0) || (dir < 0 && position > 0);
+    let gated = false;
     if (!reducing) {
-      const block = this.entryBlock(dir as 1 | -1, tracker, inst, ctx);
+      let block = this.entryBlock(dir as 1 | -1, tracker, inst, ctx);
+      if (block === null && gate) {
+        const v = gate.check(inst.symbol, dir as 1 | -1, ctx.now);
+        block = v.reason;
+        gated = v.pass;
+      }
       st.lastBlock = block;
       if (block !== null) return null;
     }
@@ -239,6 +262,7 @@ export class ObiStrategy implements Strategy {
     if (qtyUnits <= 0) return null;
     st.lastOrderAt = ctx.now;
     st.streak = 0;
+    if (gated) gate!.charge(ctx.now);
     const side = dir > 0 ? 'BUY' : 'SELL';
     const limit =
       p.orderType === 'market'
@@ -254,9 +278,27 @@ export class ObiStrategy implements Strategy {
       ...limit,
       qtyUnits,
       strategy: this.id,
-      reason: `imbalance ${imb.toFixed(3)} for ${p.persistence}+ observations${reducing ? ' (reduces position)' : ''}`,
+      reason: `imbalance ${imb.toFixed(3)} for ${p.persistence}+ observations${reducing ? ' (reduces position)' : ''}${gated ? `, model p=${gate!.lastProbability(inst.symbol).toFixed(3)}` : ''}`,
       createdAt: ctx.now,
     };
+  }
+
+  /** Trades of the traded venue feed the ML gate's features (nothing else here uses them). */
+  onTrade(trade: TradeEvent, inst: Instrument, ctx: StrategyContext): OrderIntent | null {
+    const gate = this.gate;
+    if (gate) {
+      gate.beginEvent();
+      gate.onTrade(inst.symbol, trade, ctx.now);
+    }
+    return null;
+  }
+
+  /**
+   * The instrument's book lost sync (call it when the engine sees a resync): the gate's features restart
+   * their order flow and returns, and its warm-up begins again.
+   */
+  onResync(inst: Instrument, ctx: StrategyContext): void {
+    this.gate?.onResync(inst.symbol, ctx.now);
   }
 
   /** Why an entry in direction `dir` must wait (momentum, volatility band, open interest, liquidations), or null. */
@@ -290,7 +332,7 @@ export class ObiStrategy implements Strategy {
       const t = this.trackers.get(symbol);
       out[symbol] = { imbalance: st.lastImbalance, direction: st.direction, streak: st.streak, lastBlock: st.lastBlock, volatilityBps: t ? t.volatilityBps() : null };
     }
-    return { symbols: out };
+    return this.gate ? { symbols: out, ml: this.gate.status() } : { symbols: out };
   }
 
   saveState(): unknown {
