@@ -238,6 +238,7 @@ export const statusSchema = z.looseObject({
   engine: z.looseObject({ state: z.enum(['running', 'halted']), sessionId: z.string(), version: z.string(), uptimeSec: num }),
   strategy: z.looseObject({ id: z.string() }),
   session: z.record(z.string(), z.unknown()).nullable(),
+  ml: z.looseObject({ model: z.string(), inference: z.record(z.string(), z.unknown()) }).nullable(),
   execution: z.looseObject({ openOrders: num, inFlight: num }),
   books: z.record(z.string(), z.looseObject({ state: z.string() })),
   feeds: z.record(z.string(), z.looseObject({ state: z.enum(['up', 'degraded', 'down']) })),
@@ -278,6 +279,10 @@ export const latencyDistributionSchema = z.looseObject({
 export const latencySchema = z.looseObject({
   time,
   venues: z.record(z.string(), latencyDistributionSchema).meta({ description: 'feed latency (receive time minus exchange event time) per venue' }),
+  ml: z
+    .looseObject({ model: z.string(), inference: z.record(z.string(), z.unknown()) })
+    .nullable()
+    .meta({ description: 'the ML gate: model id and its inference time per decision (µs: count, mean, p50, p90, p99, max); null when no model is configured' }),
 });
 
 export const bookTopSchema = z.object({

@@ -216,9 +216,11 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
           version: engine.strategy.version,
           params: engine.strategy.params,
           state: engine.strategy.status?.() ?? null,
-          mlGate: { enabled: false, reason: 'no model configured: the ML gate is off' },
+          mlGate: engine.mlStatus() ? { enabled: true } : { enabled: false, reason: 'no model configured (MODEL_PATH is empty): the ML gate is off' },
         },
         session: ctx.session?.() ?? null,
+        // the model behind the gate, its inference-time histogram and per-symbol pass/block counts
+        ml: engine.mlStatus(),
         execution: engine.executionStatus(),
         books: engine.bookStatus(),
         feeds: Object.fromEntries(feeds.map((f) => [f.venue, f])),
@@ -276,6 +278,7 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
     route('GET', '/latency', { summary: 'Feed latency distribution per venue (percentiles 0..100, log-spaced buckets)', tags: ['live'], response: S.latencySchema }, () => ({
       time: now(),
       venues: { spot: engine.feedLatency.spot.distribution(), usdm: engine.feedLatency.usdm.distribution() },
+      ml: mlLatency(engine),
     }));
     route('GET', '/strategies', {
       summary: 'The trading strategy and each shadow variant side by side (P&L, Sharpe, PSR, DSR)', tags: ['strategies'], response: S.strategiesSchema,
@@ -364,4 +367,11 @@ declare module 'fastify' {
     /** the live stream's hub (GET /stream) */
     streamHub: StreamHub;
   }
+}
+
+/** The ML gate's model and inference-time summary, for GET /latency (null: no model). */
+function mlLatency(engine: Engine): { model: string; inference: Record<string, unknown> } | null {
+  const ml = engine.mlStatus();
+  if (!ml) return null;
+  return { model: String(ml['model']), inference: (ml['inference'] ?? {}) as Record<string, unknown> };
 }

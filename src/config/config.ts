@@ -55,7 +55,7 @@ export interface ShadowVariant {
 }
 
 /** Variables a shadow variant may change: the strategy's own. */
-const SHADOW_KEYS = /^(STRATEGY|OBI_[A-Z_]+|IMBALANCE_THRESHOLD|ORDER_NOTIONAL|ANOMALY_PARAMS_FILE)$/;
+const SHADOW_KEYS = /^(STRATEGY|OBI_[A-Z_]+|IMBALANCE_THRESHOLD|ORDER_NOTIONAL|ANOMALY_PARAMS_FILE|MODEL_PATH|MIN_CONFIDENCE)$/;
 
 /** Parses SHADOW (`name:KEY=VALUE&KEY=VALUE;...`); throws listing every problem. */
 export function parseShadows(text: string): ShadowVariant[] {
@@ -157,7 +157,7 @@ export const VARIABLES = {
   EVENT_LOG_MAX_FILE_MB: { schema: num(1, 1_048_576, { int: true }), default: '256', doc: 'An event log file is closed and the next one (events_<day>_<hour>.<n>.gz) started when it would pass this many MiB uncompressed; files also rotate every UTC hour' },
   EVENT_LOG_RETENTION_DAYS: { schema: num(0, 36_500), default: '30', doc: 'Session event logs whose last input is older than this many days are deleted, at start and every hour (0 = keep forever; never the running session)' },
   EVENT_LOG_MAX_TOTAL_GB: { schema: num(0, 1_048_576), default: '20', doc: 'Cap on the size of all session event logs, GiB: above it the oldest sessions are deleted first (0 = no cap; never the running session)' },
-  SHADOW: { schema: checked((v) => void parseShadows(v)), default: '', doc: 'Strategy variants run in shadow (own virtual account, same data and fill models, no effect on trading): name:KEY=VALUE&KEY=VALUE;name2:... over STRATEGY, OBI_*, IMBALANCE_THRESHOLD, ORDER_NOTIONAL, ANOMALY_PARAMS_FILE' },
+  SHADOW: { schema: checked((v) => void parseShadows(v)), default: '', doc: 'Strategy variants run in shadow (own virtual account, same data and fill models, no effect on trading): name:KEY=VALUE&KEY=VALUE;name2:... over STRATEGY, OBI_*, IMBALANCE_THRESHOLD, ORDER_NOTIONAL, ANOMALY_PARAMS_FILE, MODEL_PATH, MIN_CONFIDENCE' },
   STRATEGY: { schema: z.enum(['obi', 'anomaly']), default: 'obi', doc: 'The trading strategy: obi (order book imbalance) or anomaly (EMA range grid, parameters from ANOMALY_PARAMS_FILE)' },
   ANOMALY_PARAMS_FILE: { schema: z.string().trim().min(1), default: './parameters.txt', doc: 'anomaly: key=value parameter file (see docs/strategies.md); a missing file means the defaults' },
   ANOMALY_PARAMS_POLL_MS: { schema: num(100, 3_600_000, { int: true }), default: '1000', doc: 'anomaly: how often the parameter file is checked for changes (a bad file keeps the previous parameters)' },

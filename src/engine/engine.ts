@@ -425,8 +425,11 @@ export class Engine implements FeedSink {
     this.advance(recvTime);
     const key = instrumentKey(sync.venue, sync.symbol);
     this.books.set(key, sync);
-    if (sync.state !== 'synced') this.counters.resyncs++;
-    else {
+    if (sync.state !== 'synced') {
+      this.counters.resyncs++;
+      const inst = this.instruments.get(key);
+      if (inst && sync.venue === this.options.tradeVenue) this.strategyFor(sync.symbol).onResync?.(inst, this.ctx);
+    } else {
       this.exchange.onBook(key, sync.book, this.now);
       if (this.awaitingBook.size > 0) this.resumeRestored(key, sync);
     }
@@ -1102,6 +1105,12 @@ export class Engine implements FeedSink {
       approved: this.gateway.approvedCount,
       denials: { ...this.gateway.denials },
     };
+  }
+
+  /** the ML gate of the strategy trading each symbol (null: no model, the gate is off) */
+  mlStatus(): Record<string, unknown> | null {
+    const state = this.options.strategy.status?.() as { ml?: Record<string, unknown> } | undefined;
+    return state?.ml ?? null;
   }
 
   executionStatus() {

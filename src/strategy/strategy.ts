@@ -43,6 +43,8 @@ export interface Strategy {
   onTrade?(trade: TradeEvent, inst: Instrument, ctx: StrategyContext): OrderIntent | null;
   /** facts for /status (e.g. a parameter file that failed to load) */
   status?(): Record<string, unknown>;
+  /** the instrument's book left the synced state (a gap, a resync): its book-derived state is stale */
+  onResync?(inst: Instrument, ctx: StrategyContext): void;
   /** an order of this strategy changed (acknowledged, filled, canceled, ...), after the response latency */
   onOrderUpdate?(order: Order, ctx: StrategyContext): void;
   /** its state as JSON-safe data, for checkpoints (restarts continue from it) */

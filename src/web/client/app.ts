@@ -253,6 +253,7 @@ const strategiesView = new TableView<Variant>(
 );
 
 const latencyEl = byId('latency');
+const mlLatencyEl = byId('ml-latency');
 const latencyBlocks = new Map<string, { head: HTMLElement; bars: BarList }>();
 
 // ---------------------------------------------------------------- applying data
@@ -854,7 +855,20 @@ function latencyVenues(body: unknown): LatencyVenue[] {
   });
 }
 
+/** The ML gate's inference time per decision (GET /latency `.ml`). */
+function renderMlLatency(): void {
+  const ml = obj(obj(state.latency)?.['ml']);
+  const inf = obj(ml?.['inference']);
+  if (!ml || !inf) {
+    setText(mlLatencyEl, 'ML gate: off (no model configured).');
+    return;
+  }
+  const us = (v: unknown): string => (isNum(v) ? `${v.toFixed(1)} µs` : '—');
+  setText(mlLatencyEl, `ML gate ${String(ml['model'])}: inference p50 ${us(inf['p50Us'])} · p99 ${us(inf['p99Us'])} · max ${us(inf['maxUs'])} (${int(inf['count'])} decisions)`);
+}
+
 function renderLatency(): void {
+  renderMlLatency();
   const venues = latencyVenues(state.latency);
   const seen = new Set<string>();
   for (const v of venues) {

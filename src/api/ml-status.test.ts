@@ -1,0 +1,37 @@
+import { resolve } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { apiFixture, type Fixture } from '../../test/support/api.js';
+
+const fixtures: Fixture[] = [];
+afterEach(async () => {
+  while (fixtures.length > 0) await fixtures.pop()!.close();
+});
+
+async function get(f: Fixture, path: string): Promise<Record<string, unknown>> {
+  const r = await fetch(f.base + path);
+  expect(r.status).toBe(200);
+  return (await r.json()) as Record<string, unknown>;
+}
+
+describe('the ML gate in GET /status and GET /latency', () => {
+  it('reports the gate off and no model without MODEL_PATH', async () => {
+    const f = await apiFixture();
+    fixtures.push(f);
+    const status = await get(f, '/status');
+    expect(status['ml']).toBeNull();
+    expect((status['strategy'] as Record<string, unknown>)['mlGate']).toMatchObject({ enabled: false });
+    expect((await get(f, '/latency'))['ml']).toBeNull();
+  });
+
+  it('names the shipped model and its inference-time summary with MODEL_PATH', async () => {
+    const f = await apiFixture({ env: { MODEL_PATH: resolve('models/gbdt-xgb') } });
+    fixtures.push(f);
+    const status = await get(f, '/status');
+    const ml = status['ml'] as Record<string, unknown>;
+    expect(ml['model']).toMatch(/gbdt-xgb/);
+    expect(ml['inference']).toMatchObject({ count: expect.any(Number) });
+    expect((status['strategy'] as Record<string, unknown>)['mlGate']).toEqual({ enabled: true });
+    const lat = (await get(f, '/latency'))['ml'] as Record<string, unknown>;
+    expect(lat).toEqual({ model: ml['model'], inference: ml['inference'] });
+  });
+});
