@@ -1,8 +1,7 @@
-import { existsSync } from 'node:fs';
 import type { DepthSync } from '../book/sync.js';
 import type { Logger } from '../core/logger.js';
 import { VENUES, type EpochMs, type Venue } from '../core/types.js';
-import { forEachMergedLine, inspectRecording, nsToMs, type RecordingInfo } from '../engine/offline.js';
+import { forEachMergedLine, inspectRecordings, nsToMs, type RecordingInfo } from '../engine/offline.js';
 import type { BookView, FeatureInstrument, FuturesInput, TradeInput } from '../features/engine.js';
 import { VenueProcessor, type FeedSink } from '../marketdata/binance/processor.js';
 import { REFERENCE_EXCHANGE_INFO, referenceInstrument } from '../marketdata/binance/reference.js';
@@ -39,12 +38,7 @@ export interface BinanceSelection {
 
 /** Which venue:symbol of the recordings a dataset samples: the one asked for, else spot if recorded, else USD-M; one symbol unless --symbol. */
 export async function describeBinance(files: readonly string[], sel: BinanceSelection): Promise<{ infos: RecordingInfo[]; source: SourceDescription }> {
-  if (files.length === 0) throw new Error('no recording files given');
-  const infos: RecordingInfo[] = [];
-  for (const f of files) {
-    if (!existsSync(f)) throw new Error(`${f}: no such file`);
-    infos.push(await inspectRecording(f));
-  }
+  const infos = await inspectRecordings(files);
   const venues = VENUES.filter((v) => infos.some((i) => i.venue === v));
   const venue = sel.venue ?? (venues.includes('spot') ? 'spot' : 'usdm');
   const symbols = [...new Set(infos.filter((i) => i.venue === venue).map((i) => i.symbol))];

@@ -240,14 +240,20 @@ export interface BacktestOptions {
  * exchangeInfo (recordings do not carry it). The same files, configuration and seed give the same
  * session id, orders, fills and database.
  */
-export async function runBacktest(files: readonly string[], o: BacktestOptions): Promise<OfflineSummary> {
-  const started = performance.now();
+/** Inspects every recording file (venue, symbol, first time); throws on an empty list or a missing file. */
+export async function inspectRecordings(files: readonly string[]): Promise<RecordingInfo[]> {
   if (files.length === 0) throw new Error('no recording files given');
   const infos: RecordingInfo[] = [];
   for (const f of files) {
     if (!existsSync(f)) throw new Error(`${f}: no such file`);
     infos.push(await inspectRecording(f));
   }
+  return infos;
+}
+
+export async function runBacktest(files: readonly string[], o: BacktestOptions): Promise<OfflineSummary> {
+  const started = performance.now();
+  const infos = await inspectRecordings(files);
   const venues = VENUES.filter((v) => infos.some((i) => i.venue === v));
   const tradeVenue: Venue = o.tradeVenueSet || venues.includes(o.config.TRADE_VENUE) ? o.config.TRADE_VENUE : venues[0]!;
   const symbols = [...new Set(infos.map((i) => i.symbol))];

@@ -1,7 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BookSide } from '../book/side.js';
-import { microprice as obiMicroprice, weightedImbalance as obiImbalance } from '../strategy/obi/obi.js';
 import { depthSlope, levelOfi, microprice, weightedImbalance } from './book-math.js';
 
 function side(dir: 1 | -1, levels: [number, number][]): BookSide {
@@ -25,19 +24,6 @@ describe('weighted imbalance', () => {
 
   it('is 0 for an empty book', () => {
     expect(weightedImbalance(side(1, []), side(-1, []), 5, 0.5)).toBe(0);
-  });
-
-  it('is the OBI strategy’s imbalance and microprice, exactly', () => {
-    const level = fc.tuple(fc.integer({ min: 1, max: 500 }), fc.integer({ min: 1, max: 10_000 }));
-    fc.assert(
-      fc.property(fc.array(level, { maxLength: 12 }), fc.array(level, { maxLength: 12 }), fc.integer({ min: 1, max: 12 }), fc.double({ min: 0, max: 1, noNaN: true }), (b, a, levels, decay) => {
-        const bids = side(1, b.map(([d, q]) => [10_000 - d, q]));
-        const asks = side(-1, a.map(([d, q]) => [10_000 + d, q]));
-        expect(Object.is(weightedImbalance(bids, asks, levels, decay), obiImbalance(bids, asks, levels, decay))).toBe(true);
-        const args = [bids.price(0), bids.qty(0), asks.price(0), asks.qty(0)] as const;
-        expect(Object.is(microprice(...args), obiMicroprice(...args))).toBe(true);
-      }),
-    );
   });
 });
 

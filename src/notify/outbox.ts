@@ -1,4 +1,4 @@
-import { splitMessage, type NotifyLogger, type TelegramClient } from './telegram.js';
+import { sleep, splitMessage, type NotifyLogger, type TelegramClient } from './telegram.js';
 
 /**
  * Outgoing messages: one queue per chat, paced as Telegram asks (≥ 1 s apart in a chat, ≤ 20 a minute in
@@ -267,17 +267,4 @@ export class Outbox {
     if (unsent > 0) this.opts.logger.warn({ unsent }, 'telegram: messages left unsent at shutdown');
     return unsent;
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

@@ -217,7 +217,8 @@ export function splitMessage(text: string, max = MAX_MESSAGE_CHARS, maxParts = 4
   return parts;
 }
 
-const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
+/** Waits `ms`, or less if `signal` aborts first (never rejects). */
+export const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
   new Promise((resolve) => {
     if (signal.aborted) return resolve();
     const t = setTimeout(done, ms);

@@ -1,5 +1,5 @@
 import type { L2Book } from '../../book/book.js';
-import type { BookSide } from '../../book/side.js';
+import { microprice, weightedImbalance } from '../../features/book-math.js';
 import type { MlGate } from '../../ml/gate.js';
 import type { TradeEvent } from '../../model/events.js';
 import { floorToStep, priceToNumber, qtyToNumber, type Instrument } from '../../model/instrument.js';
@@ -52,19 +52,8 @@ export interface ObiParams {
 export type ObiOrderType = 'market' | 'limit' | 'post-only';
 export const OBI_ORDER_TYPES: readonly ObiOrderType[] = ['market', 'limit', 'post-only'];
 
-/** Weighted imbalance over the top `levels` levels: (bid - ask) / (bid + ask) with weights decay^i. */
-export function weightedImbalance(bids: BookSide, asks: BookSide, levels: number, decay: number): number {
-  let b = 0;
-  let a = 0;
-  let w = 1;
-  for (let i = 0; i < levels; i++) {
-    b += w * bids.qty(i);
-    a += w * asks.qty(i);
-    w *= decay;
-  }
-  const total = b + a;
-  return total > 0 ? (b - a) / total : 0;
-}
+// the signal's book math is the feature engine's (one definition: training and trading cannot drift apart)
+export { microprice, weightedImbalance };
 
 interface SymbolState {
   direction: -1 | 0 | 1;
@@ -145,12 +134,6 @@ export class MarketTracker {
     const variance = Math.max(0, (this.sumSq - n * mean * mean) / (n - 1));
     return Math.sqrt(variance) * 1e4;
   }
-}
-
-/** Size-weighted mid of the touch: leans toward the side with less quantity (the likely next price). */
-export function microprice(bidPx: number, bidQty: number, askPx: number, askQty: number): number {
-  const q = bidQty + askQty;
-  return q > 0 ? (bidPx * askQty + askPx * bidQty) / q : (bidPx + askPx) / 2;
 }
 
 /**
