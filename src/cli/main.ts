@@ -112,6 +112,25 @@ program
     await runServeReplay({ files, port: opts.port, host: opts.host, speed: opts.speed, restData: opts.restData, startOn: opts.start, startDelayMs: opts.startDelay, dropDepth: opts.dropDepth });
   });
 
+program
+  .command('serve-alpaca')
+  .description('serve a local Alpaca (paper trading REST, trade_updates, market data) replaying ../shared/data bars')
+  .option('--port <port>', 'port (0 = any free port)', port, 9200)
+  .option('--host <host>', 'bind address', '127.0.0.1')
+  .option('--speed <x>', 'market pace as a multiple of real time (60 = one bar a second; 0 = only POST /_admin/step)', '60')
+  .option('--symbols <list>', 'stocks of ../shared/data/us-equities-1min-2019 and DOGE/USD', 'TSLA,DOGE/USD')
+  .option('--key <k>', 'API key id clients must send', 'PKTEST')
+  .option('--secret <s>', 'API secret clients must send', 'SECRET')
+  .option('--data <dir>', 'shared data directory', '../shared/data')
+  .option('--partial-fills <k>', 'split every fill into k parts over successive ticks', '1')
+  .option('--rate-limit <n>', 'requests per minute per key', '200')
+  .option('--cash <usd>', 'starting cash', '100000')
+  .option('--start-at <when>', '"now" (shift the data so the replay starts at the wall clock), "data" (its own 2019/2025 times) or an ISO time', 'now')
+  .action(async (opts: { port: number; host: string; speed: string; symbols: string; key: string; secret: string; data: string; partialFills: string; rateLimit: string; cash: string; startAt: string }) => {
+    const { runServeAlpaca } = await import('../marketdata/alpaca/sim/cli.js');
+    await runServeAlpaca(opts);
+  });
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 function logLevel(v: string): string {
   if (!LOG_LEVELS.includes(v)) throw new InvalidArgumentError(`expected one of ${LOG_LEVELS.join(', ')}`);

@@ -199,14 +199,20 @@ export const VARIABLES = {
   BINANCE_SPOT_REST_URL: { schema: url(['http', 'https']), default: 'https://api.binance.com', doc: 'Spot REST base' },
   BINANCE_FUTURES_WS_URL: { schema: url(['ws', 'wss']), default: 'wss://fstream.binance.com', doc: 'USD-M WebSocket base (routed /public and /market paths)' },
   BINANCE_FUTURES_REST_URL: { schema: url(['http', 'https']), default: 'https://fapi.binance.com', doc: 'USD-M REST base' },
+  APCA_API_KEY_ID: { schema: z.string().trim().min(1).optional(), default: undefined, doc: 'Alpaca API key id (secret; paper and live keys differ, the URL decides the environment)' },
+  APCA_API_SECRET_KEY: { schema: z.string().trim().min(1).optional(), default: undefined, doc: 'Alpaca API secret key (secret)' },
+  ALPACA_TRADING_URL: { schema: url(['http', 'https']), default: 'https://paper-api.alpaca.markets', doc: 'Alpaca Trading REST base (orders, positions, account, clock, calendar); trade_updates at its /stream' },
+  ALPACA_DATA_URL: { schema: url(['http', 'https']), default: 'https://data.alpaca.markets', doc: 'Alpaca Market Data REST base (bars backfill)' },
+  ALPACA_STREAM_URL: { schema: url(['ws', 'wss']), default: 'wss://stream.data.alpaca.markets', doc: 'Alpaca Market Data WebSocket base (stocks at /v2/{feed}, crypto at /v1beta3/crypto/us)' },
+  ALPACA_FEED: { schema: z.enum(['iex', 'sip', 'delayed_sip', 'test']), default: 'iex', doc: 'Alpaca stock data feed: iex (free), sip (paid), delayed_sip, test (FAKEPACA)' },
 } as const;
 
 type Vars = typeof VARIABLES;
 export type Config = { [K in keyof Vars]: z.output<Vars[K]['schema']> };
 
 /** Variables that are secrets: never logged, stored or returned. */
-export const SECRET_KEYS: readonly (keyof Config)[] = ['API_TOKEN', 'TELEGRAM_BOT_TOKEN'];
-const OUR_PREFIXES = ['MODEL_', 'ML_', 'ANOMALY_', 'STRATEGY', 'CHECKPOINT_', 'WARMUP_', 'SHABBAT_', 'RISK_', 'OBI_', 'BINANCE_', 'BOOK_', 'ORDER_', 'OPEN_INTEREST_', 'EQUITY_', 'FEE_', 'LATENCY_', 'QUEUE_', 'IMPACT_', 'TRADE_', 'EVENT_', 'TELEGRAM_', 'STREAM_'];
+export const SECRET_KEYS: readonly (keyof Config)[] = ['API_TOKEN', 'TELEGRAM_BOT_TOKEN', 'APCA_API_KEY_ID', 'APCA_API_SECRET_KEY'];
+const OUR_PREFIXES = ['MODEL_', 'ML_', 'ANOMALY_', 'STRATEGY', 'CHECKPOINT_', 'WARMUP_', 'SHABBAT_', 'RISK_', 'OBI_', 'BINANCE_', 'BOOK_', 'ORDER_', 'OPEN_INTEREST_', 'EQUITY_', 'FEE_', 'LATENCY_', 'QUEUE_', 'IMPACT_', 'TRADE_', 'EVENT_', 'TELEGRAM_', 'STREAM_', 'APCA_', 'ALPACA_'];
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {

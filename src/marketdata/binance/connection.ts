@@ -10,9 +10,9 @@ export interface ConnectionOptions {
   /** the connection dropped (a reconnect follows unless stopped) */
   onDown?: (reason: string) => void;
   log?: (level: 'info' | 'warn', msg: string, extra?: Record<string, unknown>) => void;
-  /** reconnect on our own before the exchange's 24 h cut */
+  /** reconnect on our own before the exchange's 24 h cut (0 = never) */
   maxLifetimeMs?: number;
-  /** no message for this long = dead connection */
+  /** no message for this long = dead connection (0 = no watchdog) */
   idleTimeoutMs?: number;
   backoffBaseMs?: number;
   backoffMaxMs?: number;
@@ -27,7 +27,9 @@ export function receiveTime(): number {
 /**
  * One WebSocket stream connection that stays up: exponential backoff with full jitter between
  * attempts, a watchdog for silent connections, and a planned reconnect before the 24-hour limit.
- * Pings from the server are answered by `ws` itself (autoPong).
+ * Pings from the server are answered by `ws` itself (autoPong). Text and binary frames alike reach
+ * `onMessage` as UTF-8 text. Venues that speak on the socket (Alpaca: auth, subscribe) `send()` from
+ * `onOpen`, which runs again after every reconnect. Used by every venue adapter.
  */
 export class StreamConnection {
   state: ConnectionState = 'idle';
@@ -45,6 +47,19 @@ export class StreamConnection {
   start(): void {
     if (this.state !== 'idle') return;
     this.connect();
+  }
+
+  /** Sends JSON on the open socket; false when it is not open. */
+  send(message: unknown): boolean {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) return false;
+    ws.send(JSON.stringify(message));
+    return true;
+  }
+
+  /** Forgets the backoff (the owner saw a healthy session, e.g. authorized). */
+  healthy(): void {
+    this.attempt = 0;
   }
 
   stop(): void {
@@ -75,11 +90,13 @@ export class StreamConnection {
       this.opts.log?.('info', 'stream connected', { stream: this.opts.name });
       this.opts.onOpen?.();
       const lifetime = this.opts.maxLifetimeMs ?? (23 * 60 + 50) * 60_000;
-      this.timers.push(setTimeout(() => this.drop('planned reconnect before the 24 h limit'), lifetime));
+      if (lifetime > 0) this.timers.push(setTimeout(() => this.drop('planned reconnect before the 24 h limit'), lifetime));
       const idle = this.opts.idleTimeoutMs ?? 60_000;
-      this.watchdog = setInterval(() => {
-        if (Date.now() - this.lastMessageAt > idle) this.drop(`no message for ${idle} ms`);
-      }, Math.min(idle, 5_000));
+      if (idle > 0) {
+        this.watchdog = setInterval(() => {
+          if (Date.now() - this.lastMessageAt > idle) this.drop(`no message for ${idle} ms`);
+        }, Math.min(idle, 5_000));
+      }
     });
     ws.on('message', (data, isBinary) => {
       const t = receiveTime();
@@ -87,7 +104,7 @@ export class StreamConnection {
       this.lastMessageAt = Date.now();
       // a message after a stable period resets the backoff
       if (this.attempt > 0 && this.lastMessageAt - openedAt > 5_000) this.attempt = 0;
-      const text = isBinary ? Buffer.from(data as Buffer).toString('utf8') : (data as Buffer).toString('utf8');
+      const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : isBinary ? Buffer.from(data as Buffer).toString('utf8') : (data as Buffer).toString('utf8');
       this.opts.onMessage(text, t);
     });
     ws.on('error', (e) => {
@@ -119,6 +136,7 @@ export class StreamConnection {
     if (this.state === 'stopped') return;
     this.state = 'backoff';
     this.opts.onDown?.(reason);
+    if ((this.state as ConnectionState) === 'stopped') return; // onDown may stop us
     const base = this.opts.backoffBaseMs ?? 500;
     const cap = this.opts.backoffMaxMs ?? 30_000;
     const delay = Math.random() * Math.min(cap, base * 2 ** this.attempt); // full jitter
