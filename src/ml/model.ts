@@ -209,6 +209,24 @@ export function loadModel(path: string, opts: LoadOptions = {}): Model {
   const id = `${sc.name}@${sha.slice(0, 8)}`;
   const warmupMs = sc.trainedOn.sampling.warmupMs;
   const rowOf = (r: number): Float32Array => parity.inputs.subarray(r * parity.rowSize, (r + 1) * parity.rowSize);
+  /** the checked model, its every prediction timed */
+  const ready = (sequenceLength: number, engine: string, run: (input: Float32Array, out: Float64Array) => void): Model => ({
+    name: sc.name,
+    kind: sc.kind,
+    id,
+    dir,
+    sidecar: sc,
+    sequenceLength,
+    used,
+    warmupMs,
+    engine,
+    timer,
+    predict(input: Float32Array, out: Float64Array): void {
+      const t0 = performance.now();
+      run(input, out);
+      timer.record((performance.now() - t0) * 1e6);
+    },
+  });
 
   if (sc.kind === 'tree-ensemble') {
     const onnx = parseOnnx(bytes);
@@ -239,23 +257,7 @@ export function loadModel(path: string, opts: LoadOptions = {}): Model {
         s.dispose();
       }
     } else engine += `, checked against the Python model (${py.toExponential(2)})`;
-    return {
-      name: sc.name,
-      kind: sc.kind,
-      id,
-      dir,
-      sidecar: sc,
-      sequenceLength: 1,
-      used,
-      warmupMs,
-      engine,
-      timer,
-      predict(input: Float32Array, out: Float64Array): void {
-        const t0 = performance.now();
-        compiled.predict(input, 0, out);
-        timer.record((performance.now() - t0) * 1e6);
-      },
-    };
+    return ready(1, engine, (input, out) => compiled.predict(input, 0, out));
   }
 
   // sequence model: onnxruntime, synchronously, on one preallocated input tensor
@@ -273,23 +275,7 @@ export function loadModel(path: string, opts: LoadOptions = {}): Model {
   };
   const d = maxDiff(parity, (r, out) => run(rowOf(r), out), (r) => parity.expected[r]!);
   if (!(d <= PARITY_TOLERANCE)) fail(where, `onnxruntime differs from the Python model's probabilities by ${d} on the parity rows (tolerance ${PARITY_TOLERANCE})`);
-  return {
-    name: sc.name,
-    kind: sc.kind,
-    id,
-    dir,
-    sidecar: sc,
-    sequenceLength: K,
-    used,
-    warmupMs,
-    engine: `onnxruntime (synchronous, 1 thread; checked against the Python model, max diff ${d.toExponential(2)})`,
-    timer,
-    predict(input: Float32Array, out: Float64Array): void {
-      const t0 = performance.now();
-      run(input, out);
-      timer.record((performance.now() - t0) * 1e6);
-    },
-  };
+  return ready(K, `onnxruntime (synchronous, 1 thread; checked against the Python model, max diff ${d.toExponential(2)})`, run);
 }
 
 const cache = new Map<string, Model>();

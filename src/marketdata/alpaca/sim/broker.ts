@@ -184,17 +184,7 @@ export class Broker {
       limit,
       stop,
       total,
-      filledQty: 0n,
-      filledMoney: 0n,
-      status: 'new',
-      createdAt: now,
-      updatedAt: now,
-      filledAt: null,
-      canceledAt: null,
-      expiredAt: null,
-      failedAt: null,
-      replacedAt: null,
-      replacedBy: null,
+      ...freshLifecycle(now),
       replaces: null,
       extendedHours: b.extended_hours === true,
       triggered: false,
@@ -357,17 +347,7 @@ export class Broker {
       limit,
       stop,
       tif: tif as Tif,
-      filledQty: 0n,
-      filledMoney: 0n,
-      status: 'new',
-      createdAt: now,
-      updatedAt: now,
-      filledAt: null,
-      canceledAt: null,
-      expiredAt: null,
-      failedAt: null,
-      replacedAt: null,
-      replacedBy: null,
+      ...freshLifecycle(now),
       replaces: o.id,
       seq: ++this.seq,
     };
@@ -490,4 +470,21 @@ export class Broker {
   cashValue(): bigint {
     return this.cash;
   }
+}
+
+/** A new order's lifecycle fields: nothing filled, status new, no end yet (a submit and a replacement alike). */
+function freshLifecycle(now: number) {
+  return {
+    filledQty: 0n,
+    filledMoney: 0n,
+    status: 'new' as const,
+    createdAt: now,
+    updatedAt: now,
+    filledAt: null,
+    canceledAt: null,
+    expiredAt: null,
+    failedAt: null,
+    replacedAt: null,
+    replacedBy: null,
+  };
 }
