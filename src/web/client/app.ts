@@ -1044,15 +1044,14 @@ tokenForm.addEventListener('submit', (e) => {
   tokenStore.set(t);
   tokenInput.value = '';
   say('Controls unlocked for this tab. The server checks the token on every command.', 'info');
-  mark('controls');
-  schedule();
+  // shown or hidden at once, not on the next frame: locking must take effect before anything else is clicked
+  renderControls();
 });
 
 byId('token-lock').addEventListener('click', () => {
   tokenStore.clear();
   say('Token forgotten: read-only.', 'info');
-  mark('controls');
-  schedule();
+  renderControls();
 });
 
 byId('strategies').addEventListener('click', (e) => {
