@@ -40,13 +40,47 @@ const url = (schemes: string[]) =>
       { message: `expected a ${schemes.join(' or ')} URL` },
     )
     .transform((v) => v.replace(/\/+$/, ''));
+/** A Binance symbol (BTCUSDT), an Alpaca stock (TSLA, BRK.B) or an Alpaca crypto pair (DOGE/USD). */
+const BINANCE_SYMBOL = /^[A-Z0-9]{2,20}$/;
+const ALPACA_STOCK = /^[A-Z][A-Z0-9.]{0,9}$/;
+const ALPACA_CRYPTO = /^[A-Z0-9]{2,10}\/[A-Z0-9]{2,10}$/;
+/** Problems of one SYMBOLS entry (`SYMBOL` or `venue:SYMBOL`), or null. */
+function symbolProblem(entry: string): string | null {
+  const colon = entry.indexOf(':');
+  const venue = colon < 0 ? null : entry.slice(0, colon);
+  const sym = colon < 0 ? entry : entry.slice(colon + 1);
+  if (venue !== null && venue !== 'BINANCE' && venue !== 'ALPACA') return `${entry}: the venue prefix is binance: or alpaca:`;
+  if (sym.includes('/')) return venue === 'BINANCE' ? `${entry}: a pair with a slash is an Alpaca crypto symbol` : ALPACA_CRYPTO.test(sym) ? null : `${entry}: a crypto pair is BASE/QUOTE (DOGE/USD)`;
+  if (venue === 'ALPACA') return ALPACA_STOCK.test(sym) ? null : `${entry}: an Alpaca stock symbol is 1-10 letters, digits or dots (TSLA)`;
+  return BINANCE_SYMBOL.test(sym) || ALPACA_STOCK.test(sym) ? null : `${entry}: a symbol is letters and digits (BTCUSDT, TSLA, DOGE/USD)`;
+}
 const symbols = z
   .string()
   .trim()
   .transform((v) => v.split(',').map((s) => s.trim().toUpperCase()).filter(Boolean))
   .refine((l) => l.length > 0, { message: 'expected at least one symbol' })
-  .refine((l) => l.every((s) => /^[A-Z0-9]{2,20}$/.test(s)), { message: 'symbols are letters and digits, comma-separated (BTCUSDT,ETHUSDT)' })
+  .superRefine((l, ctx) => {
+    for (const e of l) {
+      const p = symbolProblem(e);
+      if (p) ctx.addIssue({ code: 'custom', message: p });
+    }
+  })
+  .transform((l) => l.map((e) => (e.startsWith('BINANCE:') ? `binance:${e.slice(8)}` : e.startsWith('ALPACA:') ? `alpaca:${e.slice(7)}` : e)))
   .refine((l) => new Set(l).size === l.length, { message: 'a symbol is listed twice' });
+
+/**
+ * The symbols of each venue: an entry `alpaca:TSLA` or `binance:BTCUSDT` names its venue, a crypto pair
+ * with a slash (DOGE/USD) is Alpaca's, any other entry belongs to VENUE.
+ */
+export function venueSymbols(config: Pick<Config, 'SYMBOLS' | 'VENUE'>): { binance: string[]; alpaca: string[] } {
+  const out = { binance: [] as string[], alpaca: [] as string[] };
+  for (const e of config.SYMBOLS) {
+    if (e.startsWith('binance:')) out.binance.push(e.slice(8));
+    else if (e.startsWith('alpaca:') || e.includes('/')) out.alpaca.push(e.startsWith('alpaca:') ? e.slice(7) : e);
+    else out[config.VENUE].push(e);
+  }
+  return out;
+}
 
 /** One shadow variant: a name and the strategy variables it changes. */
 export interface ShadowVariant {
@@ -105,7 +139,8 @@ const checked = (parse: (v: string) => void) =>
 
 /** Every variable: schema, default (as text, undefined = optional), and the README's description. */
 export const VARIABLES = {
-  SYMBOLS: { schema: symbols, default: 'BTCUSDT,ETHUSDT', doc: 'Spot symbols to trade (USD-M data for the same symbols)' },
+  SYMBOLS: { schema: symbols, default: 'BTCUSDT,ETHUSDT', doc: 'Symbols to trade, comma-separated: Binance (BTCUSDT: spot, with USD-M data for the same symbols), Alpaca stocks (TSLA) and crypto (DOGE/USD); an entry may name its venue (alpaca:TSLA, binance:BTCUSDT), else VENUE decides (a pair with a slash is always Alpaca)' },
+  VENUE: { schema: z.enum(['binance', 'alpaca']), default: 'binance', doc: 'Venue of the SYMBOLS entries without a venue prefix: binance (paper exchange on Binance data) or alpaca (orders on the Alpaca paper account, Alpaca market data)' },
   INITIAL_BALANCE: { schema: num(0, 1e12, { exclusiveMin: true }), default: '10000', doc: 'Starting paper cash, quote currency' },
   IMBALANCE_THRESHOLD: { schema: num(0, 1, { exclusiveMin: true }), default: '0.3', doc: 'Order book imbalance needed for a signal, 0..1' },
   MIN_CONFIDENCE: { schema: num(0, 1), default: '0.6', doc: 'ML gate: minimum model probability (gate off until a model is configured)' },
@@ -204,6 +239,10 @@ export const VARIABLES = {
   ALPACA_TRADING_URL: { schema: url(['http', 'https']), default: 'https://paper-api.alpaca.markets', doc: 'Alpaca Trading REST base (orders, positions, account, clock, calendar); trade_updates at its /stream' },
   ALPACA_DATA_URL: { schema: url(['http', 'https']), default: 'https://data.alpaca.markets', doc: 'Alpaca Market Data REST base (bars backfill)' },
   ALPACA_STREAM_URL: { schema: url(['ws', 'wss']), default: 'wss://stream.data.alpaca.markets', doc: 'Alpaca Market Data WebSocket base (stocks at /v2/{feed}, crypto at /v1beta3/crypto/us)' },
+  ALPACA_RECONCILE_MS: { schema: num(10_000, 86_400_000, { int: true }), default: '300000', doc: 'How often Alpaca orders and positions are reconciled with ours (also at start, after a trade_updates reconnect and after an uncertain submit)' },
+  ALPACA_BACKFILL_MINUTES: { schema: num(0, 10_080, { int: true }), default: '240', doc: 'Minutes of 1-minute bars fetched from Alpaca at start to warm the strategy up (0 = none)' },
+  ALPACA_ACCOUNT_POLL_MS: { schema: num(5_000, 3_600_000, { int: true }), default: '60000', doc: 'How often the Alpaca account (buying power, flags) is read for /account' },
+  ALPACA_FLATTEN_AT_CLOSE: { schema: bool, default: 'false', doc: 'Close Alpaca stock positions when the US market closes (else they are held overnight)' },
   ALPACA_FEED: { schema: z.enum(['iex', 'sip', 'delayed_sip', 'test']), default: 'iex', doc: 'Alpaca stock data feed: iex (free), sip (paid), delayed_sip, test (FAKEPACA)' },
 } as const;
 

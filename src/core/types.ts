@@ -1,7 +1,11 @@
 /** Shared vocabulary. This module imports nothing. */
 
-export type Venue = 'spot' | 'usdm';
-export const VENUES: readonly Venue[] = ['spot', 'usdm'];
+/** Binance spot, Binance USD-M futures, Alpaca (US stocks and crypto). */
+export type Venue = 'spot' | 'usdm' | 'alpaca';
+export const VENUES: readonly Venue[] = ['spot', 'usdm', 'alpaca'];
+/** The two Binance venues (recordings, replays, backtests and datasets are Binance only). */
+export type BinanceVenue = 'spot' | 'usdm';
+export const BINANCE_VENUES: readonly BinanceVenue[] = ['spot', 'usdm'];
 
 export type Side = 'BUY' | 'SELL';
 /** +1 for BUY, -1 for SELL. */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Logger } from '../core/logger.js';
-import type { EpochMs, Venue } from '../core/types.js';
+import type { BinanceVenue, EpochMs, Venue } from '../core/types.js';
 import { FeatureEngine, type BookView, type FuturesInput, type TradeInput } from '../features/engine.js';
 import { FEATURE_COUNT, FEATURE_SCHEMA, FUTURES_FEATURES } from '../features/schema.js';
 import { LOBSTER_INSTRUMENT, lobsterFiles, readLobster, type LobsterStats } from '../marketdata/lobster/reader.js';
@@ -37,7 +37,7 @@ export interface DatasetOptions {
   deadBand: DeadBand;
   outDir: string;
   /** binance: which venue and symbol to sample (default: spot if recorded, else usdm; the only symbol) */
-  venue?: Venue;
+  venue?: BinanceVenue;
   symbol?: string;
   sampling: SamplingOptions;
   split: [number, number, number];

@@ -1,6 +1,6 @@
 import type { DepthSync } from '../book/sync.js';
 import type { Logger } from '../core/logger.js';
-import { VENUES, type EpochMs, type Venue } from '../core/types.js';
+import { BINANCE_VENUES as VENUES, type BinanceVenue, type EpochMs, type Venue } from '../core/types.js';
 import { forEachMergedLine, inspectRecordings, nsToMs, type RecordingInfo } from '../engine/offline.js';
 import type { BookView, FeatureInstrument, FuturesInput, TradeInput } from '../features/engine.js';
 import { VenueProcessor, type FeedSink } from '../marketdata/binance/processor.js';
@@ -32,7 +32,7 @@ export interface SourceDescription {
 }
 
 export interface BinanceSelection {
-  venue?: Venue;
+  venue?: BinanceVenue;
   symbol?: string;
 }
 

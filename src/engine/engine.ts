@@ -179,7 +179,7 @@ export class Engine implements FeedSink {
   };
   readonly lastTrade = new Map<InstrumentKey, { price: number; time: number }>();
   /** feed latency per venue, measured from the data: receive time minus exchange event time */
-  readonly feedLatency: Record<Venue, FeedLatency> = { spot: new FeedLatency(), usdm: new FeedLatency() };
+  readonly feedLatency: Record<Venue, FeedLatency> = { spot: new FeedLatency(), usdm: new FeedLatency(), alpaca: new FeedLatency() };
   private readonly working = new Map<string, Working>();
   /** a small integer per instrument, for models that follow each instrument's mid separately */
   private readonly streamIds = new Map<InstrumentKey, number>();

@@ -3,7 +3,7 @@ import { basename } from 'node:path';
 import type { L2Book } from '../book/book.js';
 import type { DepthSync } from '../book/sync.js';
 import type { Logger } from '../core/logger.js';
-import { instrumentKey, VENUES, type EpochMs, type InstrumentKey, type Side, type Venue } from '../core/types.js';
+import { instrumentKey, BINANCE_VENUES as VENUES, type EpochMs, type InstrumentKey, type Side, type Venue } from '../core/types.js';
 import { firstReceiveTime, forEachMergedLine, inspectRecording, nsToMs, type RecordingInfo } from './offline.js';
 import { VenueProcessor, type FeedSink } from '../marketdata/binance/processor.js';
 import { REFERENCE_EXCHANGE_INFO } from '../marketdata/binance/reference.js';

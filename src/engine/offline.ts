@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Logger } from '../core/logger.js';
-import { VENUES, type EpochMs, type Venue } from '../core/types.js';
+import { BINANCE_VENUES as VENUES, type BinanceVenue, type EpochMs, type Venue } from '../core/types.js';
 import type { Config } from '../config/config.js';
 import { REFERENCE_EXCHANGE_INFO } from '../marketdata/binance/reference.js';
 import { VenueProcessor } from '../marketdata/binance/processor.js';
@@ -19,7 +19,7 @@ import { createEngine, createShadows, loadShadowParams, loadStrategyParams } fro
 /** What one recording file holds. */
 export interface RecordingInfo {
   file: string;
-  venue: Venue;
+  venue: BinanceVenue;
   symbol: string;
 }
 

@@ -1,12 +1,12 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readLines, referenceBook, SPOT_FILES, USDM_BTC, USDM_ETH, type Line } from '../../../test/support/data.js';
 import { DepthSync } from '../../book/sync.js';
-import type { Venue } from '../../core/types.js';
+import type { BinanceVenue } from '../../core/types.js';
 import type { MarketEvent } from '../../model/events.js';
 import { BinanceDecoder, decodeSnapshot } from './decode.js';
 import { referenceInstrument } from './reference.js';
 
-function decoderFor(venue: Venue, symbol: string, depthStream: string): BinanceDecoder {
+function decoderFor(venue: BinanceVenue, symbol: string, depthStream: string): BinanceDecoder {
   const inst = referenceInstrument(venue, symbol);
   const d = new BinanceDecoder(venue);
   const s = symbol.toLowerCase();
@@ -25,7 +25,7 @@ function snapshotOf(ev: MarketEvent): unknown {
 }
 
 /** Rebuilds the book through decoder + DepthSync exactly as the live feed does. */
-function rebuild(lines: Line[], venue: Venue, symbol: string, depthStream: string) {
+function rebuild(lines: Line[], venue: BinanceVenue, symbol: string, depthStream: string) {
   const inst = referenceInstrument(venue, symbol);
   const dec = decoderFor(venue, symbol, depthStream);
   const sync = new DepthSync(venue, symbol);

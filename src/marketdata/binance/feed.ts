@@ -1,5 +1,5 @@
 import type { Logger } from '../../core/logger.js';
-import type { Venue } from '../../core/types.js';
+import type { BinanceVenue, Venue } from '../../core/types.js';
 import type { Instrument } from '../../model/instrument.js';
 import { StreamConnection, receiveTime, type ConnectionState } from './connection.js';
 import type { StreamKind } from './decode.js';
@@ -39,7 +39,7 @@ export interface FeedStatus {
   books: Record<string, { state: string; lastUpdateId: number; resyncs: number; gaps: number; snapshots: number; buffered: number }>;
 }
 
-const SNAPSHOT_LIMIT: Record<Venue, { limit: number; weight: number }> = {
+const SNAPSHOT_LIMIT: Record<BinanceVenue, { limit: number; weight: number }> = {
   spot: { limit: 5000, weight: 250 },
   usdm: { limit: 1000, weight: 20 },
 };
@@ -200,7 +200,7 @@ export class BinanceFeed {
     const run = async (): Promise<void> => {
       let backoff = 500;
       while (!this.stopped && sync.needsSnapshot) {
-        const { limit, weight } = SNAPSHOT_LIMIT[this.venue];
+        const { limit, weight } = SNAPSHOT_LIMIT[this.venue as BinanceVenue];
         const path = this.venue === 'spot' ? '/api/v3/depth' : '/fapi/v1/depth';
         const r = await this.rest.get(path, { symbol, limit }, weight, this.abort.signal);
         if (this.stopped || !sync.needsSnapshot) break;

@@ -1,4 +1,4 @@
-import type { Venue } from '../../core/types.js';
+import type { BinanceVenue } from '../../core/types.js';
 import { instrumentFromExchangeInfo, type Instrument } from '../../model/instrument.js';
 
 /**
@@ -6,7 +6,7 @@ import { instrumentFromExchangeInfo, type Instrument } from '../../model/instrum
  * recording (August 2024). Used offline — tests, benchmarks, backtests over recordings — where no
  * exchange answers. Live trading always loads exchangeInfo from the venue.
  */
-export const REFERENCE_EXCHANGE_INFO: Record<Venue, Record<string, unknown>> = {
+export const REFERENCE_EXCHANGE_INFO: Record<BinanceVenue, Record<string, unknown>> = {
   spot: {
     BTCUSDT: {
       symbol: 'BTCUSDT', status: 'TRADING', baseAsset: 'BTC', quoteAsset: 'USDT', baseAssetPrecision: 8,
@@ -47,7 +47,7 @@ export const REFERENCE_EXCHANGE_INFO: Record<Venue, Record<string, unknown>> = {
   },
 };
 
-export function referenceInstrument(venue: Venue, symbol: string): Instrument {
+export function referenceInstrument(venue: BinanceVenue, symbol: string): Instrument {
   const raw = REFERENCE_EXCHANGE_INFO[venue][symbol];
   if (raw === undefined) throw new Error(`no reference exchangeInfo for ${venue}:${symbol}`);
   const r = instrumentFromExchangeInfo(venue, raw);
