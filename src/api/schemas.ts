@@ -20,7 +20,8 @@ export const int = (min: number, max: number, dflt: number, description?: string
     .transform((v) => v ?? dflt)
     .meta({ type: 'integer', minimum: min, maximum: max, default: dflt, ...(description ? { description } : {}) });
 
-const SYMBOL_RE = /^[A-Za-z0-9]{2,20}$/;
+/** Binance (BTCUSDT), Alpaca stocks (TSLA, BRK.B) and crypto pairs (DOGE/USD; in a path written DOGE%2FUSD) */
+const SYMBOL_RE = /^(?:[A-Za-z0-9]{1,20}|[A-Za-z][A-Za-z0-9.]{0,9}|[A-Za-z0-9]{2,10}\/[A-Za-z0-9]{2,10})$/;
 export const symbolQ = z
   .string()
   .regex(SYMBOL_RE, 'expected a symbol like BTCUSDT')
@@ -28,7 +29,7 @@ export const symbolQ = z
   .optional()
   .meta({ description: 'only this symbol (case-insensitive), e.g. BTCUSDT' });
 export const venueQ = z
-  .enum(['spot', 'usdm'])
+  .enum(['spot', 'usdm', 'alpaca'])
   .optional()
   .transform((v) => v ?? 'spot')
   .meta({ description: 'the venue of the book', default: 'spot' });
@@ -46,7 +47,7 @@ export const tradesQuery = z.strictObject({
 export const denialsQuery = z.strictObject({ limit: limitQ() });
 export const bookQuery = z.strictObject({ depth: int(1, 5000, 20, 'price levels per side'), venue: venueQ });
 export const bookParams = z.strictObject({
-  symbol: z.string().regex(SYMBOL_RE, 'expected a symbol like BTCUSDT').meta({ description: 'e.g. BTCUSDT (case-insensitive)' }),
+  symbol: z.string().regex(SYMBOL_RE, 'expected a symbol like BTCUSDT, TSLA or DOGE/USD').meta({ description: 'e.g. BTCUSDT, TSLA, or DOGE%2FUSD for DOGE/USD (case-insensitive)' }),
 });
 export const equityQuery = z.strictObject({
   limit: int(1, 100_000, 1000, 'at most this many points (the latest), returned oldest first'),
@@ -90,7 +91,7 @@ export const promoteBody = z.strictObject({
 const num = z.number();
 const nnum = z.number().nullable();
 const time = z.number().meta({ description: 'epoch ms' });
-const venue = z.enum(['spot', 'usdm']);
+const venue = z.enum(['spot', 'usdm', 'alpaca']);
 const side = z.enum(['BUY', 'SELL']);
 
 export const errorSchema = z

@@ -5,6 +5,8 @@ import type { z } from 'zod';
 import { compareVariants } from '../engine/compare.js';
 import type { Engine } from '../engine/engine.js';
 import type { FeedStatus } from '../marketdata/binance/feed.js';
+import { venueSymbols } from '../config/config.js';
+import type { AlpacaBrokerStatus } from '../execution/alpaca/broker.js';
 import { registerOpenApi, routeSchema, type RouteDoc } from './openapi.js';
 import { PrometheusMetrics } from './prometheus.js';
 import * as S from './schemas.js';
@@ -27,6 +29,8 @@ export interface ApiContext {
   apiToken?: string | undefined;
   /** receive-time clock for commands (the engine's input time); defaults to Date.now */
   clock?: () => number;
+  /** the Alpaca broker (trade_updates, account, reconciliation), when Alpaca symbols trade */
+  alpaca?: () => AlpacaBrokerStatus;
   /** live stream limits (defaults: STREAM_INTERVAL_MS of the engine's config, 15 s heartbeat, 50 clients, 1 MiB per client) */
   stream?: { intervalMs?: number; heartbeatMs?: number; maxClients?: number; maxBufferedBytes?: number };
 }
@@ -228,6 +232,7 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
         futures: Object.fromEntries(engine.futures),
         counters: counters(engine, feeds),
         risk: engine.riskStatus(),
+        ...(ctx.alpaca ? { alpaca: ctx.alpaca() } : {}),
       };
     });
 
@@ -246,7 +251,14 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
       ...control, summary: 'Clear a tripped drawdown breaker (the high-water mark restarts from the current equity)', body: S.emptyBody,
     }, () => engine.control({ cmd: 'reset-breaker' }, clock()));
 
-    route('GET', '/account', { summary: 'Cash, equity, P&L, fees, exposure, high-water mark, drawdown', tags: ['account'], response: S.accountSchema }, () => engine.account());
+    route('GET', '/account', {
+      summary: 'Cash, equity, P&L, fees, exposure, high-water mark, drawdown', tags: ['account'], response: S.accountSchema,
+      description: 'With Alpaca symbols, `alpaca` holds the Alpaca paper account as last read (buying power, cash, equity, status and flags: trading/account blocked, pattern day trader, shorting); the rest is this session\'s own accounting.',
+    }, () => {
+      if (!ctx.alpaca) return engine.account();
+      const a = ctx.alpaca();
+      return { ...engine.account(), alpaca: { ...(a.account ?? {}), error: a.accountError } };
+    });
     route('GET', '/positions', { summary: 'Positions per symbol', tags: ['account'], response: S.positionsSchema }, () => ({ positions: engine.positions() }));
     route('GET', '/trades', { summary: 'Round trips (position opened -> closed), newest first', tags: ['account'], query: S.tradesQuery, response: S.tradesSchema }, ({ query: q }) => ({
       trades: engine.opts().store.listTrades(sessionId, { limit: q.limit, symbol: q.symbol, status: q.status }),
@@ -296,7 +308,8 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
       if (b.variant !== 'configured' && !names.includes(b.variant)) {
         throw new ApiError(404, 'unknown_variant', `no shadow variant ${b.variant} (running: ${names.join(', ') || 'none'}; "configured" returns to the configured strategy)`);
       }
-      const all = engine.opts().config.SYMBOLS;
+      const vs = venueSymbols(engine.opts().config);
+      const all = [...vs.binance, ...vs.alpaca];
       const symbols = b.symbols ?? all;
       const unknown = symbols.filter((s) => !all.includes(s));
       if (unknown.length > 0) throw new ApiError(400, 'bad_request', `symbols not traded: ${unknown.join(', ')}`);

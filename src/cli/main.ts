@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
 import { ConfigError, environmentWithDotenv, loadConfig, VARIABLES } from '../config/config.js';
 import { startLive } from '../engine/live.js';
+import { AlpacaSetupError } from '../engine/alpaca.js';
 import { VERSION } from '../version.js';
 
 function positiveNumber(v: string): number {
@@ -68,7 +69,16 @@ program
       throw e;
     }
     const logger = pino({ level: config.LOG_LEVEL, base: { app: 'papertape' }, redact: ['config.API_TOKEN', 'API_TOKEN', 'token', 'authorization'] });
-    const session = await startLive(config, logger, { fresh: opts.fresh });
+    let session;
+    try {
+      session = await startLive(config, logger, { fresh: opts.fresh });
+    } catch (e) {
+      if (e instanceof AlpacaSetupError) {
+        process.stderr.write(`papertape: ${e.message}\n`);
+        process.exit(2);
+      }
+      throw e;
+    }
     onSignals(() => session.stop());
   });
 

@@ -292,6 +292,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if ((out['TELEGRAM_BOT_TOKEN'] === undefined) !== (out['TELEGRAM_CHAT_ID'] === undefined) && !problems.some((p) => p.startsWith('TELEGRAM_'))) {
     problems.push('TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID: set both (Telegram on) or neither (off)');
   }
+  if (Array.isArray(out['SYMBOLS']) && typeof out['VENUE'] === 'string') {
+    const alpaca = venueSymbols(out as Pick<Config, 'SYMBOLS' | 'VENUE'>).alpaca;
+    if (alpaca.length > 0 && (out['APCA_API_KEY_ID'] === undefined || out['APCA_API_SECRET_KEY'] === undefined)) {
+      problems.push(`APCA_API_KEY_ID and APCA_API_SECRET_KEY: required to trade ${alpaca.join(', ')} on Alpaca (paper keys from the Alpaca dashboard)`);
+    }
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return out as Config;
 }

@@ -16,6 +16,8 @@ import { summarize, type Summary } from '../portfolio/stats.js';
 import { RiskGateway, type RiskControlState } from '../risk/gateway.js';
 import { StopTracker } from '../risk/stops.js';
 import type { Store } from '../store/db.js';
+import type { Broker, BrokerReport, EngineCorrection } from '../execution/broker.js';
+import { parseScaled } from '../core/decimal.js';
 import type { Strategy, StrategyContext } from '../strategy/strategy.js';
 import { Scheduler } from './scheduler.js';
 
@@ -51,6 +53,26 @@ export interface EngineOptions {
   variantStrategy?: (name: string) => Strategy | null;
   /** symbols traded by a promoted variant instead of the configured strategy (from before a restart) */
   promoted?: Record<string, string> | null;
+  /**
+   * Venues whose orders go to an outside broker (Alpaca) instead of the paper exchange; their books are
+   * traded too. Reports come back through `brokerReport` and `applyCorrections`.
+   */
+  brokers?: Partial<Record<Venue, Broker>>;
+  /** venues traded on the paper exchange besides tradeVenue (shadows of an Alpaca session trade its symbols on paper) */
+  alsoTrade?: readonly Venue[];
+  /** market hours of some instruments (US stocks on Alpaca): closed = a pause for those instruments only */
+  marketHours?: InstrumentSchedule | null;
+}
+
+/** A schedule that applies to some instruments only (market hours of a stock exchange). */
+export interface InstrumentSchedule {
+  appliesTo(inst: Instrument): boolean;
+  pauseAt(t: EpochMs): { reason: string; until: EpochMs } | null;
+  describe(t: EpochMs): Record<string, unknown>;
+  /** the next instant after `t` when the answer of pauseAt changes */
+  nextChange(t: EpochMs): EpochMs;
+  /** close the positions of those instruments when the pause begins (else held) */
+  readonly flattenOnPause: boolean;
 }
 
 /** A schedule that pauses strategies at times (engine time in, a pause and its end out). */
@@ -176,6 +198,10 @@ export class Engine implements FeedSink {
     cancelRejects: 0,
     rejected: 0,
     errors: 0,
+    /** reports of an outside broker about an order that already ended here (late or repeated: nothing to do) */
+    lateReports: 0,
+    /** corrections applied after reconciling with an outside broker */
+    corrections: 0,
   };
   readonly lastTrade = new Map<InstrumentKey, { price: number; time: number }>();
   /** feed latency per venue, measured from the data: receive time minus exchange event time */
@@ -200,6 +226,12 @@ export class Engine implements FeedSink {
   private readonly stops = new Map<InstrumentKey, StopTracker>();
   /** the schedule's pause in force, if any */
   private schedulePause: { reason: string; until: EpochMs } | null = null;
+  /** the market-hours pause in force for the instruments it applies to, if any */
+  private marketPause: { reason: string; until: EpochMs } | null = null;
+  private marketOpenUntil = -Infinity;
+  /** ended orders of outside brokers, kept a while: a late execution of them is still booked */
+  private readonly endedExternal = new Map<string, Working>();
+  private readonly paperBroker: Broker;
   private lastControlJson = '';
   /** per symbol, the promoted variant trading it instead of the configured strategy */
   private readonly promotedStrategies = new Map<string, { variant: string; strategy: Strategy }>();
@@ -254,6 +286,11 @@ export class Engine implements FeedSink {
       impact: opts.models.impact,
       emit: (r) => this.onReport(r),
     });
+    this.paperBroker = {
+      name: 'paper',
+      place: (_order, spec, inst) => this.scheduler.push(this.entryDue(), { kind: 'arrive', spec, inst }),
+      cancel: (order) => this.scheduler.push(this.entryDue(), { kind: 'cancel', orderId: order.id }),
+    };
     this.now = opts.startedAt;
     const engine = this;
     this.ctx = {
@@ -289,6 +326,18 @@ export class Engine implements FeedSink {
   promoted(): Record<string, string> {
     return Object.fromEntries([...this.promotedStrategies].map(([k, v]) => [k, v.variant]));
   }
+  /** the broker of a venue's orders: an outside one (Alpaca), else the paper exchange */
+  brokerFor(venue: Venue): Broker {
+    return this.options.brokers?.[venue] ?? this.paperBroker;
+  }
+  /** the strategy trades this venue's books (the configured Binance venue, and every venue with an outside broker) */
+  traded(venue: Venue): boolean {
+    return venue === this.options.tradeVenue || this.options.brokers?.[venue] !== undefined || (this.options.alsoTrade?.includes(venue) ?? false);
+  }
+  private external(venue: Venue): boolean {
+    return this.options.brokers?.[venue] !== undefined;
+  }
+
   /** engine time of the next timed action (order arrival, report), or Infinity */
   nextDue(): EpochMs {
     return this.scheduler.nextDue();
@@ -394,6 +443,8 @@ export class Engine implements FeedSink {
     this.awaitingBook.delete(key);
     for (const w of list) {
       const o = w.order;
+      // an outside broker's order stays working as it was: reconciliation with the venue settles it
+      if (this.external(o.venue)) continue;
       const limit = o.type === 'LIMIT' && o.price !== null;
       const spec: ExchangeOrderSpec = {
         id: o.id,
@@ -428,7 +479,7 @@ export class Engine implements FeedSink {
     if (sync.state !== 'synced') {
       this.counters.resyncs++;
       const inst = this.instruments.get(key);
-      if (inst && sync.venue === this.options.tradeVenue) this.strategyFor(sync.symbol).onResync?.(inst, this.ctx);
+      if (inst && this.traded(sync.venue)) this.strategyFor(sync.symbol).onResync?.(inst, this.ctx);
     } else {
       this.exchange.onBook(key, sync.book, this.now);
       if (this.awaitingBook.size > 0) this.resumeRestored(key, sync);
@@ -447,7 +498,7 @@ export class Engine implements FeedSink {
     this.feedLatency[sync.venue].observe(book.lastEventTime, recvTime);
     if (this.exchange.restingCount(key) > 0) this.exchange.onBook(key, book, this.now);
     this.dataPoints.set(key, (this.dataPoints.get(key) ?? 0) + 1);
-    if (sync.venue === this.options.tradeVenue) {
+    if (this.traded(sync.venue)) {
       const mid = book.mid();
       if (Number.isFinite(mid)) {
         const px = priceToNumber(inst, mid);
@@ -473,7 +524,7 @@ export class Engine implements FeedSink {
         if (inst) {
           const price = priceToNumber(inst, ev.priceUnits);
           this.lastTrade.set(key, { price, time: ev.eventTime });
-          if (ev.venue === this.options.tradeVenue) {
+          if (this.traded(ev.venue)) {
             this.stopTracker(key).onTrade(price, qtyToNumber(inst, ev.qtyUnits), ev.eventTime);
             const s = this.strategyFor(inst.symbol);
             if (s.onTrade) {
@@ -652,6 +703,38 @@ export class Engine implements FeedSink {
     } else if (p) this.schedulePause = p;
   }
 
+  /** Enters and leaves the market-hours pause of the instruments it applies to (US stocks on Alpaca). */
+  private followMarketHours(): void {
+    const m = this.options.marketHours!;
+    // the answer only changes at the pause's end, or when the market closes: cheap on every input
+    if (this.marketPause ? this.now < this.marketPause.until : this.now < this.marketOpenUntil) return;
+    const p = m.pauseAt(this.now);
+    if (!p) this.marketOpenUntil = m.nextChange(this.now);
+    if (p && !this.marketPause) {
+      this.marketPause = p;
+      let canceled = 0;
+      let flattening = 0;
+      for (const w of [...this.working.values()]) if (m.appliesTo(w.inst) && this.cancel(w.order.id)) canceled++;
+      if (m.flattenOnPause) {
+        for (const pos of this.portfolio.positions()) {
+          const inst = this.instruments.get(instrumentKey(pos.venue, pos.symbol));
+          if (inst && m.appliesTo(inst) && this.flatten(pos.venue, pos.symbol, 'flatten', p.reason)) flattening++;
+        }
+      }
+      this.options.logger.warn({ reason: p.reason, until: new Date(p.until).toISOString(), canceled, flattening }, 'market hours: trading paused for the instruments of that market');
+    } else if (!p && this.marketPause) {
+      this.options.logger.warn({ reason: this.marketPause.reason }, 'market hours: the market is open, trading resumed');
+      this.marketPause = null;
+    } else if (p) this.marketPause = p;
+  }
+
+  /** why trading an instrument is paused by a schedule now (Shabbat for all, market hours for some), or null */
+  private pauseReason(inst: Instrument | undefined): string | null {
+    if (this.schedulePause) return this.schedulePause.reason;
+    if (this.marketPause && inst && this.options.marketHours?.appliesTo(inst)) return this.marketPause.reason;
+    return null;
+  }
+
   /** Writes the controls to the store when they changed (they outlive the session). */
   private persistControls(): void {
     const state = this.gateway.controlState();
@@ -665,8 +748,14 @@ export class Engine implements FeedSink {
 
   scheduleStatus(): Record<string, unknown> | null {
     const s = this.options.schedule;
-    if (!s) return null;
-    return { paused: this.schedulePause ? { reason: this.schedulePause.reason, until: new Date(this.schedulePause.until).toISOString() } : null, ...s.describe(this.now) };
+    const m = this.options.marketHours;
+    if (!s && !m) return null;
+    const pause = (p: { reason: string; until: EpochMs } | null) => (p ? { reason: p.reason, until: new Date(p.until).toISOString() } : null);
+    return {
+      paused: pause(this.schedulePause),
+      ...(s?.describe(this.now) ?? {}),
+      ...(m ? { marketHoursPaused: pause(this.marketPause), ...m.describe(this.now) } : {}),
+    };
   }
 
   /** Runs every timed action due at or before `t`, then moves engine time to `t`. */
@@ -679,6 +768,7 @@ export class Engine implements FeedSink {
     }
     if (t > this.now) this.now = t;
     if (this.options.schedule) this.followSchedule();
+    if (this.options.marketHours) this.followMarketHours();
   }
 
   private run(a: Action): void {
@@ -749,6 +839,14 @@ export class Engine implements FeedSink {
     return out;
   }
 
+  /** An outside broker's orders of a venue: the working ones and the ended ones still remembered (reconciliation). */
+  venueOrders(venue: Venue): Order[] {
+    const out: Order[] = [];
+    for (const w of this.working.values()) if (w.order.venue === venue) out.push(w.order);
+    for (const w of this.endedExternal.values()) if (w.order.venue === venue) out.push(w.order);
+    return out;
+  }
+
   /** Every working order. */
   allOpenOrders(): Order[] {
     return [...this.working.values()].map((w) => w.order);
@@ -786,7 +884,7 @@ export class Engine implements FeedSink {
       dataPoints: this.dataPoints.get(key) ?? 0,
       fundingRate: this.futures.get(intent.symbol)?.fundingRate ?? null,
       // kept current by advance(), which every input and timed action goes through
-      scheduleReason: this.schedulePause?.reason ?? null,
+      scheduleReason: this.pauseReason(inst),
     });
     if (!decision.approved) {
       this.counters.denials++;
@@ -839,7 +937,7 @@ export class Engine implements FeedSink {
       qtyUnits: approved.qtyUnits,
       priceUnits: limit ? approved.priceUnits ?? NaN : NaN,
     };
-    this.scheduler.push(this.entryDue(), { kind: 'arrive', spec, inst: instrument });
+    this.brokerFor(order.venue).place(order, spec, instrument);
     return order;
   }
 
@@ -851,7 +949,7 @@ export class Engine implements FeedSink {
     this.counters.cancels++;
     this.options.store.upsertOrder(this.options.sessionId, w.order);
     if (this.observers.length > 0) this.notify({ type: 'order', time: this.now, order: { ...w.order } });
-    this.scheduler.push(this.entryDue(), { kind: 'cancel', orderId });
+    this.brokerFor(w.order.venue).cancel(w.order);
     return true;
   }
 
@@ -944,20 +1042,214 @@ export class Engine implements FeedSink {
       default:
         assertNeverReport(r);
     }
-    if (isTerminal(order.status)) this.working.delete(order.id);
+    this.afterReport(w, r.kind === 'fill', r.kind === 'cancel_rejected');
+  }
+
+  /** What follows every report of an order: forget it when ended, store it, tell observers, the log and its strategy. */
+  private afterReport(w: Working, filled: boolean, cancelRejected: boolean): void {
+    const order = w.order;
+    if (isTerminal(order.status)) {
+      this.working.delete(order.id);
+      if (this.external(order.venue)) this.rememberEnded(w);
+    }
     // after a kill with flatten, whatever was still in flight and filled is closed out as well
-    if (this.flattening && (r.kind === 'fill' || isTerminal(order.status))) this.flatten(order.venue, order.symbol, 'flatten', 'kill switch: closing a fill that was in flight');
-    if (r.kind !== 'fill' && r.kind !== 'cancel_rejected') {
+    if (this.flattening && (filled || isTerminal(order.status))) this.flatten(order.venue, order.symbol, 'flatten', 'kill switch: closing a fill that was in flight');
+    if (!filled && !cancelRejected) {
       this.options.store.upsertOrder(this.options.sessionId, order);
       if (this.observers.length > 0) this.notify({ type: 'order', time: this.now, order: { ...order } });
     }
-    if (this.options.logOrders && (isTerminal(order.status) || r.kind === 'fill')) {
+    if (this.options.logOrders && (isTerminal(order.status) || filled)) {
       this.options.logger.info(
         { orderId: order.id, venue: order.venue, symbol: order.symbol, side: order.side, type: order.type, qty: order.qty, price: order.price, filledQty: order.filledQty, avgPrice: order.avgPrice, status: order.status, reason: order.rejectReason, strategy: order.strategy },
-        'paper order',
+        this.external(order.venue) ? `${order.venue} order` : 'paper order',
       );
     }
     this.strategyFor(order.symbol).onOrderUpdate?.(order, this.ctx);
+  }
+
+  private rememberEnded(w: Working): void {
+    this.endedExternal.set(w.order.id, w);
+    if (this.endedExternal.size > 1000) this.endedExternal.delete(this.endedExternal.keys().next().value!);
+  }
+
+  // ---- outside brokers (Alpaca) ----
+
+  /**
+   * A report of an outside broker about one of our orders: an input (written to the event log), applied
+   * at its receive time. Reports may come late, twice or out of order (a fill before the acknowledgement):
+   * an acknowledgement is implied by any later state, and an execution books only the part of the
+   * order's cumulative quantity not booked yet.
+   */
+  brokerReport(venue: Venue, r: BrokerReport, recvTime: EpochMs): void {
+    this.options.inputLog?.write(recvTime, `${venue} order`, JSON.stringify(r));
+    this.advance(recvTime);
+    const w = this.working.get(r.orderId);
+    if (!w) {
+      const ended = this.endedExternal.get(r.orderId);
+      // an execution of an order that ended here (canceled, then the venue says it filled first) is still booked
+      if (ended && r.kind === 'execution') this.externalExecution(ended, r.cumQty, r.avgPrice, r.qty ?? null, r.price ?? null, r.time);
+      else this.counters.lateReports++;
+      return;
+    }
+    const order = w.order;
+    const now = this.now;
+    if (w.order.venue !== venue) {
+      this.counters.errors++;
+      this.options.logger.error({ venue, report: r }, 'a broker reported an order of another venue');
+      return;
+    }
+    switch (r.kind) {
+      case 'accepted':
+        if (order.status !== 'NEW') {
+          this.counters.lateReports++;
+          return;
+        }
+        transition(order, 'ACCEPTED', now);
+        break;
+      case 'rejected':
+        order.rejectReason = r.reason;
+        this.counters.rejected++;
+        // a rejection after the acknowledgement ends the order as canceled, with the venue's reason
+        transition(order, order.status === 'NEW' ? 'REJECTED' : 'CANCELED', now);
+        break;
+      case 'canceled':
+        if (r.reason) order.rejectReason = r.reason;
+        this.acknowledge(order);
+        transition(order, 'CANCELED', now);
+        break;
+      case 'expired':
+        order.rejectReason = r.reason;
+        this.acknowledge(order);
+        transition(order, 'EXPIRED', now);
+        break;
+      case 'cancel_rejected':
+        this.counters.cancelRejects++;
+        break;
+      case 'execution':
+        if (!this.externalExecution(w, r.cumQty, r.avgPrice, r.qty ?? null, r.price ?? null, r.time)) {
+          this.counters.lateReports++;
+          return;
+        }
+        return;
+      default:
+        assertNeverBrokerReport(r);
+    }
+    this.afterReport(w, false, r.kind === 'cancel_rejected');
+  }
+
+  private acknowledge(order: Order): void {
+    if (order.status === 'NEW') transition(order, 'ACCEPTED', this.now);
+  }
+
+  /**
+   * Books the part of an order's cumulative fill (venue's decimal strings) not booked yet; false when
+   * there is none (a late or repeated report). The part's price is the execution's own when the report
+   * gave exactly that part, else what the venue's cumulative average implies for it.
+   */
+  private externalExecution(w: Working, cumQty: string, avgPrice: string, qty: string | null, price: string | null, time: EpochMs): boolean {
+    const inst = w.inst;
+    const cum = parseScaled(cumQty, inst.qtyDecimals);
+    const avg = Number(avgPrice);
+    if (Number.isNaN(cum) || !Number.isFinite(avg) || avg <= 0) {
+      this.counters.errors++;
+      this.options.logger.error({ orderId: w.order.id, cumQty, avgPrice }, 'broker execution with a quantity or price that is not a decimal of the instrument');
+      return false;
+    }
+    const partUnits = cum - w.filledUnits;
+    if (partUnits <= 0) return false;
+    const part = qtyToNumber(inst, partUnits);
+    const own = qty !== null && price !== null && parseScaled(qty, inst.qtyDecimals) === partUnits ? Number(price) : NaN;
+    const before = qtyToNumber(inst, w.filledUnits);
+    const partPrice = Number.isFinite(own) && own > 0 ? own : (qtyToNumber(inst, cum) * avg - before * w.order.avgPrice) / part;
+    this.bookExternalFill(w, partUnits, partPrice, time, cum >= qtyUnitsOf(w) ? 'FILLED' : 'PARTIALLY_FILLED', avg);
+    return true;
+  }
+
+  /** One fill of an outside broker's order, booked like a paper fill (fees from the fee table). */
+  private bookExternalFill(w: Working, partUnits: number, price: number, time: EpochMs, to: 'FILLED' | 'PARTIALLY_FILLED', avgPrice: number | null): void {
+    const order = w.order;
+    const inst = w.inst;
+    const wasWorking = this.working.has(order.id);
+    if (wasWorking) this.acknowledge(order);
+    // a limit order that was resting when it filled added liquidity; anything else took it
+    const liquidity = order.type === 'LIMIT' && order.status !== 'NEW' && order.timeInForce === 'GTC' ? 'maker' : 'taker';
+    const qty = qtyToNumber(inst, partUnits);
+    const total = w.filledUnits + partUnits;
+    order.avgPrice = avgPrice ?? (qtyToNumber(inst, w.filledUnits) * order.avgPrice + qty * price) / qtyToNumber(inst, total);
+    w.filledUnits = total;
+    w.fills++;
+    order.filledQty = qtyToNumber(inst, total);
+    if (wasWorking) transition(order, to, this.now);
+    else order.updatedAt = this.now;
+    const feeRate = this.options.models.fees.rate(order.venue, order.symbol, liquidity);
+    const fill: Fill = {
+      id: `${order.id}-${w.fills}`,
+      orderId: order.id,
+      venue: order.venue,
+      symbol: order.symbol,
+      side: order.side,
+      price,
+      qty,
+      fee: price * qty * feeRate,
+      liquidity,
+      strategy: order.strategy,
+      time,
+      receivedAt: this.now,
+      realizedPnl: 0,
+    };
+    this.applyFill(fill, order);
+    if (wasWorking) this.afterReport(w, true, false);
+    else this.options.store.upsertOrder(this.options.sessionId, order);
+  }
+
+  /**
+   * Applies what reconciling with an outside broker found beyond order reports (an input, written to the
+   * event log): positions that differ for reasons no fill explains, traded at the mark as a correction
+   * order of strategy `reconcile`, so cash and equity stay consistent.
+   */
+  applyCorrections(venue: Venue, corrections: readonly EngineCorrection[], recvTime: EpochMs): number {
+    this.options.inputLog?.write(recvTime, `${venue} rec`, JSON.stringify(corrections));
+    this.advance(recvTime);
+    let applied = 0;
+    for (const c of corrections) if (this.adoptPosition(venue, c)) applied++;
+    this.counters.corrections += applied;
+    return applied;
+  }
+
+  private adoptPosition(venue: Venue, c: EngineCorrection): boolean {
+    {
+      {
+        const inst = this.instruments.get(instrumentKey(venue, c.symbol));
+        const target = inst ? parseScaled(c.qty.replace(/^-/, ''), inst.qtyDecimals) : NaN;
+        if (!inst || Number.isNaN(target)) return false;
+        const want = c.qty.startsWith('-') ? -target : target;
+        const have = Math.round((this.portfolio.position(venue, c.symbol)?.qty ?? 0) * 10 ** inst.qtyDecimals);
+        const diff = want - have;
+        const mark = this.markPrice(inst);
+        if (diff === 0 || !(mark > 0)) return false;
+        const id = `${this.options.sessionId}-${++this.orderSeq}`;
+        const order: Order = {
+          id, venue, symbol: c.symbol, side: diff > 0 ? 'BUY' : 'SELL', type: 'MARKET', timeInForce: 'IOC', postOnly: false,
+          qty: qtyToNumber(inst, Math.abs(diff)), price: null, strategy: 'reconcile',
+          reason: `position at ${venue} is ${c.qty}, ours was ${qtyToNumber(inst, have)}: the difference booked at the mark`,
+          status: 'NEW', filledQty: 0, avgPrice: 0, createdAt: this.now, updatedAt: this.now,
+        };
+        const w: Working = { order, inst, filledUnits: 0, notional: 0, fills: 0 };
+        this.working.set(id, w);
+        this.options.store.upsertOrder(this.options.sessionId, order);
+        this.bookExternalFill(w, Math.abs(diff), mark, this.now, 'FILLED', null);
+        return true;
+      }
+    }
+  }
+
+  /** the instrument's mid, else its last trade, else NaN */
+  private markPrice(inst: Instrument): number {
+    const key = instrumentKey(inst.venue, inst.symbol);
+    const sync = this.books.get(key);
+    const mid = sync?.synced ? sync.book.mid() : NaN;
+    if (Number.isFinite(mid)) return priceToNumber(inst, mid);
+    return this.lastTrade.get(key)?.price ?? NaN;
   }
 
   private applyFill(fill: Fill, order: Order): void {
@@ -1156,6 +1448,9 @@ function assertNeverAction(a: never): never {
 }
 function assertNeverReport(r: never): never {
   throw new Error(`unknown report ${JSON.stringify(r)}`);
+}
+function assertNeverBrokerReport(r: never): never {
+  throw new Error(`unknown broker report ${JSON.stringify(r)}`);
 }
 function assertNeverControl(c: never): never {
   throw new Error(`unknown control ${JSON.stringify(c)}`);

@@ -4,7 +4,11 @@ import { randomBytes, randomInt } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApi } from '../api/server.js';
-import { redactedConfig, SECRET_KEYS, type Config } from '../config/config.js';
+import { redactedConfig, SECRET_KEYS, venueSymbols, type Config } from '../config/config.js';
+import type { AlpacaBroker } from '../execution/alpaca/broker.js';
+import { AlpacaFeed } from '../marketdata/alpaca/feed.js';
+import type { FeedStatus } from '../marketdata/binance/feed.js';
+import { createAlpacaBroker, prepareAlpaca } from './alpaca.js';
 import type { RiskControlState } from '../risk/gateway.js';
 import { receiveTime } from '../marketdata/binance/connection.js';
 import { BinanceFeed } from '../marketdata/binance/feed.js';
@@ -20,6 +24,8 @@ import { startTelegram, type TelegramService } from '../notify/index.js';
 export interface LiveSession {
   engine: Engine;
   feeds: BinanceFeed[];
+  /** Alpaca market data and orders, when Alpaca symbols trade */
+  alpaca: { feed: AlpacaFeed; broker: AlpacaBroker } | null;
   api: FastifyInstance;
   /** http://host:port the API listens on */
   url: string;
@@ -34,6 +40,9 @@ export function newSessionId(now: number): string {
 /** Live paper trading: Binance feeds -> engine -> paper exchange, with the API on HOST:PORT. */
 export async function startLive(config: Config, logger: Logger, opts: { fresh?: boolean } = {}): Promise<LiveSession> {
   const startedAt = receiveTime();
+  const symbols = venueSymbols(config);
+  // Alpaca first: its symbols' trading rules and the market hours, or a clear error before anything starts
+  const alpacaSetup = symbols.alpaca.length > 0 ? await prepareAlpaca(config, symbols.alpaca, logger.child({ component: 'alpaca' })) : null;
   const dataDir = resolve(config.DATA_DIR);
   mkdirSync(dataDir, { recursive: true });
   const dbFile = resolve(dataDir, 'papertape.db');
@@ -87,6 +96,16 @@ export async function startLive(config: Config, logger: Logger, opts: { fresh?: 
   };
   pruneLogs();
   const pruner = setInterval(pruneLogs, 3_600_000);
+  // the Alpaca broker reports to the trading engine (created just below) at each answer's receive time
+  let engineRef: Engine | null = null;
+  const broker = alpacaSetup
+    ? createAlpacaBroker(config, alpacaSetup, {
+        report: (r, t) => engineRef?.brokerReport('alpaca', r, t),
+        correct: (c, t) => engineRef?.applyCorrections('alpaca', c, t) ?? 0,
+        orders: () => engineRef?.venueOrders('alpaca') ?? [],
+        positions: () => (engineRef?.portfolio.positions() ?? []).filter((p) => p.venue === 'alpaca').map((p) => ({ symbol: p.symbol, qty: p.qty })),
+      }, logger.child({ component: 'alpaca' }), receiveTime)
+    : null;
   const engine: Engine = createEngine({
     config,
     sessionId,
@@ -102,28 +121,32 @@ export async function startLive(config: Config, logger: Logger, opts: { fresh?: 
     strategyParams: strategyFile?.event ?? null,
     variantParams: shadowParams,
     promoted,
+    brokers: broker ? { alpaca: broker } : {},
+    marketHours: alpacaSetup?.marketHours ?? null,
   });
+  engineRef = engine;
   if (cont) engine.restore(cont.restore);
   // shadow variants: the same inputs, their own virtual accounts (one session each per run)
-  const shadows = createShadows({ config, sessionId, startedAt, seed, store, logger: logger.child({ component: 'shadow' }), tradeVenue: config.TRADE_VENUE }, runId, shadowParams);
+  const shadows = createShadows({ config, sessionId, startedAt, seed, store, logger: logger.child({ component: 'shadow' }), tradeVenue: config.TRADE_VENUE, alsoTrade: alpacaSetup ? ['alpaca'] : [], marketHours: alpacaSetup?.marketHours ?? null }, runId, shadowParams);
   const group = new EngineGroup(engine, shadows);
 
-  const feeds: BinanceFeed[] = [
+  const feeds: BinanceFeed[] = [];
+  if (symbols.binance.length > 0) feeds.push(
     new BinanceFeed({
       venue: 'spot',
-      symbols: config.SYMBOLS,
+      symbols: symbols.binance,
       wsUrl: config.BINANCE_SPOT_WS_URL,
       restUrl: config.BINANCE_SPOT_REST_URL,
       sink: group,
       logger: logger.child({ component: 'feed' }),
       inputLog: eventLog,
     }),
-  ];
-  if (config.FUTURES || config.TRADE_VENUE === 'usdm') {
+  );
+  if (symbols.binance.length > 0 && (config.FUTURES || config.TRADE_VENUE === 'usdm')) {
     feeds.push(
       new BinanceFeed({
         venue: 'usdm',
-        symbols: config.SYMBOLS,
+        symbols: symbols.binance,
         wsUrl: config.BINANCE_FUTURES_WS_URL,
         restUrl: config.BINANCE_FUTURES_REST_URL,
         sink: group,
@@ -134,11 +157,28 @@ export async function startLive(config: Config, logger: Logger, opts: { fresh?: 
     );
   }
 
+  const alpacaFeed = alpacaSetup
+    ? new AlpacaFeed({
+        symbols: symbols.alpaca,
+        instruments: alpacaSetup.instruments,
+        streamUrl: config.ALPACA_STREAM_URL,
+        dataUrl: config.ALPACA_DATA_URL,
+        feed: config.ALPACA_FEED,
+        credentials: alpacaSetup.credentials,
+        sink: group,
+        logger: logger.child({ component: 'feed' }),
+        inputLog: eventLog,
+        backfillMinutes: config.ALPACA_BACKFILL_MINUTES,
+      })
+    : null;
+  const feedStatus = (): FeedStatus[] => [...feeds.map((f) => f.status()), ...(alpacaFeed ? [alpacaFeed.status() as FeedStatus] : [])];
+
   // Telegram (TELEGRAM_BOT_TOKEN + TELEGRAM_CHAT_ID): started once the API listens, its counters in /status
   let telegram: TelegramService | null = null;
   const api = buildApi({
     engine,
-    feeds: () => feeds.map((f) => f.status()),
+    feeds: feedStatus,
+    ...(broker ? { alpaca: () => broker.status() } : {}),
     version: VERSION,
     startedAt,
     apiToken: config.API_TOKEN,
@@ -150,14 +190,14 @@ export async function startLive(config: Config, logger: Logger, opts: { fresh?: 
   const addr = api.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.PORT;
   const url = `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${port}`;
-  logger.info({ url, sessionId, seed, eventLog: eventLog?.dir ?? null, symbols: config.SYMBOLS, strategy: engine.strategy.id, config: redactedConfig(config) }, 'papertape running');
+  logger.info({ url, sessionId, seed, eventLog: eventLog?.dir ?? null, symbols, strategy: engine.strategy.id, config: redactedConfig(config) }, 'papertape running');
   telegram = startTelegram({
     config,
     engine,
     logger: logger.child({ component: 'telegram' }),
     clock: receiveTime, // commands are engine inputs at their receive time, as the API's
     startedAt,
-    feeds: () => feeds.map((f) => ({ venue: f.venue, state: f.status().state })),
+    feeds: () => feedStatus().map((f) => ({ venue: f.venue, state: f.state })),
     startText: `${config.SYMBOLS.join(', ')}, strategy ${engine.strategy.id}, API ${url}`,
   });
 
@@ -165,6 +205,9 @@ export async function startLive(config: Config, logger: Logger, opts: { fresh?: 
   for (const f of feeds) {
     f.start().catch((e: unknown) => logger.error({ venue: f.venue, err: (e as Error).message }, 'feed failed to start'));
   }
+  // Alpaca: the broker listens to trade_updates (and reconciles once listening), the feed warms up then streams
+  broker?.start();
+  alpacaFeed?.start().catch((e: unknown) => logger.error({ venue: 'alpaca', err: (e as Error).message }, 'feed failed to start'));
   // Engine time moves with the inputs; these timers only make sure that, in a quiet market, what is
   // due (order arrivals, acknowledgements, fills) happens on time. Every tick goes to the event log.
   const ticker = setInterval(() => {
@@ -197,6 +240,7 @@ export async function startLive(config: Config, logger: Logger, opts: { fresh?: 
   return {
     engine,
     feeds,
+    alpaca: alpacaFeed && broker ? { feed: alpacaFeed, broker } : null,
     api,
     url,
     async stop() {
@@ -211,6 +255,8 @@ export async function startLive(config: Config, logger: Logger, opts: { fresh?: 
       // stop intake (feeds, then the API: open connections are closed, not waited for), then write the
       // state a restart needs, then finish the event log files
       for (const f of feeds) f.stop();
+      alpacaFeed?.stop();
+      broker?.stop();
       await api.close();
       // no more Telegram commands or notices before the store closes; the last messages go out below
       await telegram?.quiesce();

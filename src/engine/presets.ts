@@ -2,8 +2,9 @@ import { existsSync } from 'node:fs';
 import type { Logger } from '../core/logger.js';
 import { Rng } from '../core/rng.js';
 import type { EpochMs, Venue } from '../core/types.js';
-import { parseShadows, redactedConfig, variantConfig, type Config } from '../config/config.js';
-import { parseFeeOverrides, TableFeeModel } from '../execution/paper/fees.js';
+import { parseShadows, redactedConfig, variantConfig, venueSymbols, type Config } from '../config/config.js';
+import type { Broker } from '../execution/broker.js';
+import { parseFeeOverrides, TableFeeModel, type FeeOverride } from '../execution/paper/fees.js';
 import { NoImpact, RecoveringImpact } from '../execution/paper/impact.js';
 import { createLatencyModel } from '../execution/paper/latency.js';
 import { parseQueueModel } from '../execution/paper/queue.js';
@@ -19,11 +20,22 @@ import type { Strategy } from '../strategy/strategy.js';
 import { VERSION } from '../version.js';
 import type { RiskControlState } from '../risk/gateway.js';
 import { ShabbatSchedule, type NightfallRule } from '../risk/schedule.js';
-import { Engine, type ExchangeModels, type TradingSchedule } from './engine.js';
+import { Engine, type ExchangeModels, type InstrumentSchedule, type TradingSchedule } from './engine.js';
+
+/** Alpaca's fees when FEE_OVERRIDES names no alpaca entry: stocks commission-free, crypto tier 1 (0.15% maker, 0.25% taker). */
+export const ALPACA_DEFAULT_FEES = { stock: { maker: 0, taker: 0 }, crypto: { maker: 0.0015, taker: 0.0025 } } as const;
+
+/** The fee overrides: FEE_OVERRIDES, plus Alpaca's own fees for the Alpaca symbols unless FEE_OVERRIDES has alpaca entries. */
+export function feeOverrides(config: Config): FeeOverride[] {
+  const given = parseFeeOverrides(config.FEE_OVERRIDES);
+  if (given.some((o) => o.venue === 'alpaca')) return given;
+  const alpaca = venueSymbols(config).alpaca.map((symbol): FeeOverride => ({ venue: 'alpaca', symbol, ...(symbol.includes('/') ? ALPACA_DEFAULT_FEES.crypto : ALPACA_DEFAULT_FEES.stock) }));
+  return [...given, ...alpaca];
+}
 
 /** The paper exchange's models as the configuration chooses them; every random draw comes from `rng`. */
 export function buildModels(config: Config, rng: Rng): ExchangeModels {
-  const fees = new TableFeeModel({ maker: config.FEE_MAKER, taker: config.FEE_TAKER }, parseFeeOverrides(config.FEE_OVERRIDES));
+  const fees = new TableFeeModel({ maker: config.FEE_MAKER, taker: config.FEE_TAKER }, feeOverrides(config));
   const latency = createLatencyModel(
     {
       model: config.LATENCY_MODEL,
@@ -178,6 +190,12 @@ export interface SessionSpec {
   variantParams?: Record<string, ParamsEvent | null>;
   /** symbol -> promoted variant, carried over from before */
   promoted?: Record<string, string> | null;
+  /** outside brokers by venue (Alpaca) */
+  brokers?: Partial<Record<Venue, Broker>>;
+  /** venues traded on the paper exchange besides tradeVenue */
+  alsoTrade?: readonly Venue[];
+  /** market hours of the instruments they apply to (US stocks) */
+  marketHours?: InstrumentSchedule | null;
 }
 
 /** Each shadow variant's strategy parameters as read now (anomaly variants: their parameter file). */
@@ -204,6 +222,9 @@ export function createShadows(s: SessionSpec, runKey: string, params?: Record<st
       store: s.store,
       logger: s.logger,
       tradeVenue: s.tradeVenue,
+      // no outside broker: a shadow trades the Alpaca symbols on its paper exchange, under the same market hours
+      alsoTrade: [...(s.alsoTrade ?? []), ...(Object.keys(s.brokers ?? {}) as Venue[])],
+      marketHours: s.marketHours ?? null,
       strategyParams: p,
       meta: { shadowOf: s.sessionId, variant: v.name, overrides: v.overrides },
     });
@@ -237,6 +258,9 @@ export function createEngine(s: SessionSpec): Engine {
     controls: s.controls ?? null,
     schedule: s.schedule !== undefined ? s.schedule : buildSchedule(s.config),
     promoted: s.promoted ?? null,
+    brokers: s.brokers ?? {},
+    alsoTrade: s.alsoTrade ?? [],
+    marketHours: s.marketHours ?? null,
     variantStrategy: (name) => {
       const v = parseShadows(s.config.SHADOW).find((x) => x.name === name);
       return v ? buildStrategy(variantConfig(s.config, v), s.variantParams?.[name] ?? null, decision) : null;

@@ -86,8 +86,33 @@ export const accountSchema = z.object({
   trading_blocked: z.boolean().optional().default(false),
   account_blocked: z.boolean().optional().default(false),
   shorting_enabled: z.boolean().optional(),
+  crypto_status: z.string().optional(),
+  regt_buying_power: decOrNull,
+  daytrading_buying_power: decOrNull,
+  non_marginable_buying_power: decOrNull,
+  transfers_blocked: z.boolean().optional(),
+  trade_suspended_by_user: z.boolean().optional(),
 });
 export type AlpacaAccount = z.output<typeof accountSchema>;
+
+/** GET /v2/assets/{symbol}: `min_order_size`, `min_trade_increment`, `price_increment` come with crypto only. */
+export const assetSchema = z.object({
+  id: z.string(),
+  class: z.string().min(1) as z.ZodType<'us_equity' | 'crypto' | 'us_option' | (string & {})>,
+  exchange: z.string(),
+  symbol: z.string().min(1),
+  name: z.string().optional().default(''),
+  status: z.string() as z.ZodType<'active' | 'inactive' | (string & {})>,
+  tradable: z.boolean(),
+  marginable: z.boolean().optional(),
+  shortable: z.boolean().optional().default(false),
+  easy_to_borrow: z.boolean().optional().default(false),
+  fractionable: z.boolean().optional().default(false),
+  min_order_size: decOrNull,
+  min_trade_increment: decOrNull,
+  price_increment: decOrNull,
+});
+export type AlpacaAsset = z.output<typeof assetSchema>;
 
 export const clockSchema = z.object({ timestamp: ts, is_open: z.boolean(), next_open: ts, next_close: ts });
 export type AlpacaClock = z.output<typeof clockSchema>;

@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { rateLimitDelay } from '../../marketdata/alpaca/http.js';
 import { type AlpacaSim, startAlpacaSim } from '../../marketdata/alpaca/sim/server.js';
+import { instrumentFromAlpacaAsset } from './instrument.js';
 import { AlpacaTradingClient, type TradingClientOptions } from './trading.js';
 
 const DATA = resolve(import.meta.dirname, '../../../../shared/data');
@@ -177,6 +178,21 @@ describe('AlpacaTradingClient', () => {
     expect(results[0]).toMatchObject({ code: 'unavailable' });
     expect(results[1]).toMatchObject({ code: 'unavailable' }); // refused: the order never left
     noSecrets(results);
+  });
+});
+
+describe('AlpacaTradingClient.getAsset', () => {
+  it('reads stock and crypto assets from the sim (the pair URL-encoded) and builds their instruments', async () => {
+    const c = client();
+    const tsla = await c.getAsset('TSLA');
+    expect(tsla.ok && tsla.value).toMatchObject({ class: 'us_equity', symbol: 'TSLA', status: 'active', tradable: true, min_order_size: null, price_increment: null });
+    const doge = await c.getAsset('DOGE/USD');
+    if (!doge.ok) throw new Error(doge.message);
+    expect(doge.value).toMatchObject({ class: 'crypto', exchange: 'CRYPTO', symbol: 'DOGE/USD', min_order_size: '1', min_trade_increment: '1', price_increment: '0.00001' });
+    const inst = instrumentFromAlpacaAsset(doge.value);
+    expect(inst.ok && inst.value).toMatchObject({ venue: 'alpaca', baseAsset: 'DOGE', quoteAsset: 'USD', priceDecimals: 5, tickUnits: 1, status: 'TRADING' });
+    const missing = await c.getAsset('NOPE');
+    expect(missing).toMatchObject({ ok: false, code: 'not_found', status: 404, alpacaCode: 40410000 });
   });
 });
 

@@ -4,11 +4,13 @@ import type { Ok } from '../../core/result.js';
 import { type Credentials, backoffDelay, errorMessage, type HttpOutcome, rateLimitDelay, request, scrub, sleep } from '../../marketdata/alpaca/http.js';
 import {
   type AlpacaAccount,
+  type AlpacaAsset,
   type AlpacaCalendarDay,
   type AlpacaClock,
   type AlpacaOrder,
   type AlpacaPosition,
   accountSchema,
+  assetSchema,
   calendarDaySchema,
   clockSchema,
   orderSchema,
@@ -291,6 +293,11 @@ export class AlpacaTradingClient {
   /** One position (crypto: the slash-less symbol, BTCUSD); `not_found` when flat. */
   getPosition(symbol: string): Promise<TradingResult<AlpacaPosition>> {
     return this.getParsed(`/v2/positions/${encodeURIComponent(symbol.replace('/', ''))}`, positionSchema, 'position');
+  }
+
+  /** The asset (trading rules) of a symbol (crypto with its slash, `DOGE/USD`); `not_found` when unknown. */
+  getAsset(symbol: string): Promise<TradingResult<AlpacaAsset>> {
+    return this.getParsed(`/v2/assets/${encodeURIComponent(symbol)}`, assetSchema, 'asset');
   }
 
   getAccount(): Promise<TradingResult<AlpacaAccount>> {

@@ -101,8 +101,8 @@ export class TableFeeModel implements FeeModel {
 }
 
 const NUMBER_RE = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
-const SYMBOL_RE = /^[A-Z0-9]+$/;
-export const FEE_OVERRIDE_FORM = 'venue:symbol=maker/taker (venue spot|usdm|*, symbol e.g. BTCUSDT or *), comma-separated';
+const SYMBOL_RE = /^[A-Z0-9]+(\/[A-Z0-9]+)?$/;
+export const FEE_OVERRIDE_FORM = 'venue:symbol=maker/taker (venue spot|usdm|alpaca|*, symbol e.g. BTCUSDT, TSLA, DOGE/USD or *), comma-separated';
 
 /**
  * Parses the config form of fee overrides: `spot:BTCUSDT=0.0002/0.0004,usdm:*=-0.0001/0.0005`.

@@ -17,6 +17,8 @@ export interface DataStreamOptions {
   /** channels to subscribe for every symbol (default trades, quotes, bars) */
   channels?: readonly ('trades' | 'quotes' | 'bars')[];
   onEvent: (e: AlpacaMarketEvent) => void;
+  /** the stream stopped delivering (socket down and reconnecting, or refused for good): books built from it are stale */
+  onDown?: (reason: string) => void;
   log?: (level: 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>) => void;
   backoffBaseMs?: number;
   backoffMaxMs?: number;
@@ -88,6 +90,7 @@ export class AlpacaDataStream {
         this.subscribed = { trades: [], quotes: [], bars: [] };
         this.setError(reason);
         this.opts.log?.('warn', 'alpaca data stream down, reconnecting', { source: this.opts.assetClass, reason: this.lastError });
+        this.opts.onDown?.(this.lastError ?? reason);
       },
       backoffBaseMs: opts.backoffBaseMs,
       backoffMaxMs: opts.backoffMaxMs,
@@ -153,6 +156,7 @@ export class AlpacaDataStream {
           this.fatal = { code: c.code, message: this.lastError! };
           this.opts.log?.('error', 'alpaca data stream refused, stopped', { source: this.opts.assetClass, error: this.lastError });
           this.stop();
+          this.opts.onDown?.(this.lastError!);
         } else if (action === 'reconnect') {
           this.opts.log?.('warn', 'alpaca data stream error, reconnecting', { source: this.opts.assetClass, error: this.lastError });
           this.socket.drop(message);

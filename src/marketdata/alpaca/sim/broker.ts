@@ -13,12 +13,16 @@
  *   whole), one part per tick while the price allows; `fok` always fills in one part or cancels;
  * - `ioc` fills one part at once (if marketable) and cancels the rest; `day` orders expire when the
  *   equities replay reaches a new trading day; no shorting (sells need the position).
+ * Order rules (the asset objects of assets.ts say the same): stock limit/stop prices at most 2 decimals
+ * (4 below $1), else 422 "sub-penny increment"; a crypto `qty` must be ≥ min_order_size and a multiple of
+ * min_trade_increment (both 1 coin), else 422 (notional orders and position closes are exempt).
  * Account: multiplier 1, buying_power = cash − Σ open buys' remaining × (limit | stop | last price).
  */
 import { randomUUID } from 'node:crypto';
+import { CRYPTO_INCREMENT_Q, CRYPTO_MIN_ORDER_Q, CRYPTO_MIN_ORDER_SIZE, CRYPTO_MIN_TRADE_INCREMENT } from './assets.js';
 import type { AssetClass } from './bars.js';
 import { divPrice, fmtDec, M, mul, ONE_Q, parseDec, Q, toQ } from './fixed.js';
-import { assetId, fail, OPEN, orderJson, positionSymbol, TIFS, TYPES, type OrderType, type Outcome, type SimOrder, type Tif, type TradeEvent, type TradeUpdate } from './order.js';
+import { type ApiError, assetId, fail, OPEN, orderJson, positionSymbol, TIFS, TYPES, type OrderType, type Outcome, type SimOrder, type Tif, type TradeEvent, type TradeUpdate } from './order.js';
 
 export * from './order.js';
 
@@ -112,8 +116,8 @@ export class Broker {
     return this.positions.get(positionSymbol(symbol))?.qty ?? 0n;
   }
 
-  /** POST /v2/orders */
-  submit(body: unknown): Outcome<SimOrder> {
+  /** POST /v2/orders (`closing`: a position close, DELETE /v2/positions, exempt from the crypto qty rule) */
+  submit(body: unknown, opts: { closing?: boolean } = {}): Outcome<SimOrder> {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) return fail(422, 40010000, 'request body format is invalid');
     const b = body as Record<string, unknown>;
     const symbol = this.normalizeSymbol(b.symbol);
@@ -143,6 +147,8 @@ export class Broker {
     if ((type === 'stop' || type === 'stop_limit') && stop === null) return fail(422, 40010001, 'stop_price is required');
     if ((type === 'market' || type === 'stop') && limit !== null) return fail(422, 40010001, `limit_price must not be given for ${type} orders`);
     if ((type === 'market' || type === 'limit') && stop !== null) return fail(422, 40010001, `stop_price must not be given for ${type} orders`);
+    const ruleError = orderRuleError(symbol, assetClass, opts.closing ? null : qty, limit, stop);
+    if (ruleError) return ruleError;
     let cid: string;
     if (b.client_order_id == null) cid = randomUUID();
     else if (typeof b.client_order_id !== 'string' || b.client_order_id.length === 0 || b.client_order_id.length > 48)
@@ -324,6 +330,8 @@ export class Broker {
     if (limit === undefined || stop === undefined) return fail(422, 40010001, 'invalid price');
     if (o.limit === null && b.limit_price != null) return fail(422, 40010001, `limit_price must not be given for ${o.type} orders`);
     if (o.stop === null && b.stop_price != null) return fail(422, 40010001, `stop_price must not be given for ${o.type} orders`);
+    const ruleError = orderRuleError(o.symbol, o.assetClass, b.qty == null ? null : qty, b.limit_price == null ? null : limit, b.stop_price == null ? null : stop);
+    if (ruleError) return ruleError;
     const tif = b.time_in_force == null ? o.tif : b.time_in_force;
     if (typeof tif !== 'string' || !TIFS.has(tif)) return fail(422, 40010001, 'invalid time_in_force');
     const cid = b.client_order_id == null ? randomUUID() : b.client_order_id;
@@ -487,4 +495,26 @@ function freshLifecycle(now: number) {
     replacedAt: null,
     replacedBy: null,
   };
+}
+
+const SUB_PENNY_Q = 10n ** 7n; // 0.01 in 1e-9 units
+const SUB_PENNY_BELOW_DOLLAR_Q = 10n ** 5n; // 0.0001
+
+/**
+ * Alpaca's increments: stock prices in cents (1/100 cent below $1); crypto qty ≥ min_order_size and a
+ * multiple of min_trade_increment. `qty`/prices null = not checked. Failure as the API reply, else undefined.
+ */
+export function orderRuleError(symbol: string, assetClass: AssetClass, qty: bigint | null, limit: bigint | null, stop: bigint | null): { ok: false; error: ApiError } | undefined {
+  if (assetClass === 'us_equity') {
+    for (const [name, px] of [['limit_price', limit], ['stop_price', stop]] as const) {
+      if (px === null) continue;
+      const step = px < ONE_Q ? SUB_PENNY_BELOW_DOLLAR_Q : SUB_PENNY_Q;
+      if (px % step !== 0n) return fail(422, 42210000, `invalid ${name} ${fmtDec(px)}. sub-penny increment does not fulfill minimum pricing criteria`);
+    }
+    return undefined;
+  }
+  if (qty === null) return undefined;
+  if (qty < CRYPTO_MIN_ORDER_Q) return fail(422, 40010001, `qty ${fmtDec(qty)} is below the min_order_size ${CRYPTO_MIN_ORDER_SIZE} of ${symbol}`);
+  if (qty % CRYPTO_INCREMENT_Q !== 0n) return fail(422, 40010001, `qty ${fmtDec(qty)} is not a multiple of the min_trade_increment ${CRYPTO_MIN_TRADE_INCREMENT} of ${symbol}`);
+  return undefined;
 }

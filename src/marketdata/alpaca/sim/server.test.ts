@@ -145,17 +145,18 @@ describe('orders', () => {
   it('sells a crypto position; positions use the slash-less symbol', async () => {
     const s = await sim();
     const ts = await tradeStream(s);
-    expect((await api(s, 'POST', '/v2/orders', { symbol: 'DOGE/USD', qty: '1000.5', side: 'buy', type: 'market', time_in_force: 'gtc' })).status).toBe(200);
-    expect((await tradeEvents(ts, 2))[1]).toMatchObject({ event: 'fill', position_qty: '1000.5' });
-    expect((await api(s, 'GET', '/v2/positions/DOGEUSD')).body).toMatchObject({ symbol: 'DOGEUSD', qty: '1000.5', asset_class: 'crypto' });
+    expect((await api(s, 'POST', '/v2/orders', { symbol: 'DOGE/USD', qty: '1001', side: 'buy', type: 'market', time_in_force: 'gtc' })).status).toBe(200);
+    expect((await tradeEvents(ts, 2))[1]).toMatchObject({ event: 'fill', position_qty: '1001' });
+    expect((await api(s, 'GET', '/v2/positions/DOGEUSD')).body).toMatchObject({ symbol: 'DOGEUSD', qty: '1001', asset_class: 'crypto' });
     expect((await api(s, 'GET', '/v2/positions/DOGE/USD')).status).toBe(404);
     const tooMuch = await api(s, 'POST', '/v2/orders', { symbol: 'DOGEUSD', qty: '2000', side: 'sell', type: 'market', time_in_force: 'gtc' });
     expect(tooMuch.status).toBe(403);
-    expect(tooMuch.body).toEqual({ code: 40310000, message: 'insufficient balance for DOGE (requested: 2000, available: 1000.5)' });
+    expect(tooMuch.body).toEqual({ code: 40310000, message: 'insufficient balance for DOGE (requested: 2000, available: 1001)' });
+    // a close may sell a fractional qty (exempt from min_trade_increment)
     const close = await api(s, 'DELETE', '/v2/positions/DOGEUSD?percentage=50');
     expect(close.status).toBe(200);
-    expect(close.body).toMatchObject({ side: 'sell', qty: '500.25', symbol: 'DOGE/USD' });
-    expect((await tradeEvents(ts, 2))[1]).toMatchObject({ event: 'fill', position_qty: '500.25' });
+    expect(close.body).toMatchObject({ side: 'sell', qty: '500.5', symbol: 'DOGE/USD' });
+    expect((await tradeEvents(ts, 2))[1]).toMatchObject({ event: 'fill', position_qty: '500.5' });
   });
 
   it('rejects a duplicate client_order_id with 422 and finds orders by client_order_id', async () => {

@@ -2,7 +2,7 @@
  * A local Alpaca: paper Trading REST + trade_updates stream + Market Data v2 (WebSocket and REST bars),
  * replaying 1-minute bars from ../shared/data as synthesized trades/quotes (synth.ts), with exact paper
  * fills (broker.ts) and faults on command (faults.ts). One port serves everything:
- *   REST   /v2/orders…, /v2/account, /v2/positions…, /v2/clock, /v2/calendar       (trading, paper)
+ *   REST   /v2/orders…, /v2/account, /v2/positions…, /v2/assets…, /v2/clock, /v2/calendar (trading, paper)
  *          /v2/stocks/{symbol}/bars, /v2/stocks/bars, /v1beta3/crypto/us/bars        (market data)
  *   WS     /stream (trade_updates), /v2/{iex|sip|delayed_sip|test}, /v1beta3/crypto/us (market data)
  *   admin  /_admin/state, /_admin/step?n=, /_admin/faults (POST a FaultSpec or an array; DELETE clears)
@@ -232,6 +232,7 @@ export async function startAlpacaSim(opts: AlpacaSimOptions): Promise<AlpacaSim>
         broker,
         marketTime: () => (firstStock ? market.time(firstStock)! : now()),
         alwaysOpen: market.shifted,
+        assets: () => market.symbols().map((s) => market.info(s)!),
         dataDays: () => {
           if (!firstStock) return undefined;
           const bars = market.info(firstStock)!.bars;

@@ -1,7 +1,8 @@
 /**
- * Trading REST routes of the simulator (paths under /v2): orders, account, positions, clock, calendar.
- * Pure request -> reply (plus trade_updates events); the server does HTTP, auth, rate limits, faults.
+ * Trading REST routes of the simulator (paths under /v2): orders, account, positions, assets (assets.ts),
+ * clock, calendar. Pure request -> reply (plus trade_updates events); the server does HTTP, auth, rate limits, faults.
  */
+import { assetsRoute, type AssetSource } from './assets.js';
 import { formatEastern, easternOffsetMinutes } from './bars.js';
 import { orderJson, type Broker, type SimOrder, type TradeUpdate } from './broker.js';
 import { fmtDec, parseDec } from './fixed.js';
@@ -25,6 +26,8 @@ export interface TradingContext {
   dataDays(): [string, string] | undefined;
   /** the data is shifted to the wall clock: the clock reports the market open */
   alwaysOpen?: boolean;
+  /** the replayed symbols, for /v2/assets (none when absent) */
+  assets?: () => readonly AssetSource[];
 }
 
 const err = (status: number, code: number, message: string): RouteResult => ({ reply: { status, body: { code, message } }, events: [] });
@@ -105,8 +108,11 @@ function calendar(ctx: TradingContext, q: URLSearchParams): RouteResult {
   const re = /^\d{4}-\d{2}-\d{2}$/;
   if (!re.test(start.slice(0, 10)) || !re.test(end.slice(0, 10))) return err(422, 40010001, 'invalid start/end');
   const out: Record<string, string>[] = [];
-  for (let d = start.slice(0, 10); d <= end.slice(0, 10) && out.length < 10_000; d = nextDay(d))
-    if (isWeekday(d)) out.push({ date: d, open: '09:30', close: '16:00', session_open: '0400', session_close: '2000', settlement_date: d });
+  for (let d = start.slice(0, 10); d <= end.slice(0, 10) && out.length < 10_000; d = nextDay(d)) {
+    // data shifted to the wall clock: the market never closes (every day 00:00-23:59 ET), as the clock says
+    if (ctx.alwaysOpen) out.push({ date: d, open: '00:00', close: '23:59', session_open: '0000', session_close: '2359', settlement_date: d });
+    else if (isWeekday(d)) out.push({ date: d, open: '09:30', close: '16:00', session_open: '0400', session_close: '2000', settlement_date: d });
+  }
   return okr(out);
 }
 
@@ -127,7 +133,7 @@ function closePosition(broker: Broker, ps: string, q: URLSearchParams): RouteRes
     qty = (held * p) / 100_000_000_000n;
   }
   const crypto = sym.includes('/');
-  const res = broker.submit({ symbol: sym, qty: fmtDec(qty), side: 'sell', type: 'market', time_in_force: crypto ? 'gtc' : 'day' });
+  const res = broker.submit({ symbol: sym, qty: fmtDec(qty), side: 'sell', type: 'market', time_in_force: crypto ? 'gtc' : 'day' }, { closing: true });
   return res.ok ? okr(orderJson(res.value), res.events) : { reply: { status: res.error.status, body: res.error.body }, events: [] };
 }
 
@@ -195,6 +201,10 @@ export function tradingRoute(ctx: TradingContext, method: string, path: string, 
     }
     if (method === 'DELETE') return closePosition(b, ps, q);
     return undefined;
+  }
+  if (path === '/v2/assets' || path.startsWith('/v2/assets/')) {
+    const a = assetsRoute(ctx.assets?.() ?? [], method, path, q);
+    return a ? { reply: a, events: [] } : undefined;
   }
   if (path === '/v2/clock' && method === 'GET') return okr(clockJson(ctx.marketTime(), ctx.alwaysOpen));
   if (path === '/v2/calendar' && method === 'GET') return calendar(ctx, q);
