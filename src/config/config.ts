@@ -242,6 +242,7 @@ export const VARIABLES = {
   ALPACA_RECONCILE_MS: { schema: num(10_000, 86_400_000, { int: true }), default: '300000', doc: 'How often Alpaca orders and positions are reconciled with ours (also at start, after a trade_updates reconnect and after an uncertain submit)' },
   ALPACA_BACKFILL_MINUTES: { schema: num(0, 10_080, { int: true }), default: '240', doc: 'Minutes of 1-minute bars fetched from Alpaca at start to warm the strategy up (0 = none)' },
   ALPACA_ACCOUNT_POLL_MS: { schema: num(5_000, 3_600_000, { int: true }), default: '60000', doc: 'How often the Alpaca account (buying power, flags) is read for /account' },
+  ALPACA_REQUEST_TIMEOUT_MS: { schema: num(500, 120_000, { int: true }), default: '10000', doc: 'Alpaca REST timeout per request; a submit without an answer is looked up by its client_order_id before it is sent again' },
   ALPACA_FLATTEN_AT_CLOSE: { schema: bool, default: 'false', doc: 'Close Alpaca stock positions when the US market closes (else they are held overnight)' },
   ALPACA_FEED: { schema: z.enum(['iex', 'sip', 'delayed_sip', 'test']), default: 'iex', doc: 'Alpaca stock data feed: iex (free), sip (paid), delayed_sip, test (FAKEPACA)' },
 } as const;

@@ -39,6 +39,7 @@ export async function prepareAlpaca(config: Config, symbols: readonly string[], 
   const client = new AlpacaTradingClient({
     baseUrl: config.ALPACA_TRADING_URL,
     credentials,
+    timeoutMs: config.ALPACA_REQUEST_TIMEOUT_MS,
     log: (level, msg, extra) => logger[level](extra ?? {}, msg),
   });
   const problems: string[] = [];
