@@ -4,6 +4,7 @@ import { AlpacaBroker, type AlpacaBrokerSink } from '../execution/alpaca/broker.
 import { instrumentFromAlpacaAsset } from '../execution/alpaca/instrument.js';
 import { alpacaMarketHours, calendarWindow, checkClock } from '../execution/alpaca/market-hours.js';
 import { AlpacaTradingClient } from '../execution/alpaca/trading.js';
+import type { AlpacaCalendarDay } from '../execution/alpaca/decode.js';
 import type { Credentials } from '../marketdata/alpaca/http.js';
 import type { Instrument } from '../model/instrument.js';
 import type { InstrumentSchedule } from './engine.js';
@@ -15,6 +16,20 @@ export interface AlpacaSetup {
   instruments: Instrument[];
   /** US stock market hours (null when only crypto trades: 24/7) */
   marketHours: InstrumentSchedule | null;
+  /** the calendar rows they were built from (for the event log header: a replay builds the same hours) */
+  calendar: AlpacaCalendarDay[] | null;
+}
+
+/** The stock market hours of an Alpaca calendar (empty: NYSE rules), as the engine's instrument schedule. */
+export function stockMarketHours(calendar: readonly AlpacaCalendarDay[], flattenOnPause: boolean): InstrumentSchedule {
+  const hours = alpacaMarketHours(calendar, { flattenOnPause });
+  return {
+    appliesTo: (inst) => inst.venue === 'alpaca' && !inst.symbol.includes('/'),
+    pauseAt: (t) => hours.pauseAt(t),
+    describe: (t) => hours.describe(t),
+    nextChange: (t) => hours.nextChange(t),
+    flattenOnPause: hours.flattenOnPause,
+  };
 }
 
 /** Thrown when Alpaca cannot be used as configured; the message lists every problem. */
@@ -60,26 +75,22 @@ export async function prepareAlpaca(config: Config, symbols: readonly string[], 
   if (problems.length > 0) throw new AlpacaSetupError(problems);
 
   let marketHours: InstrumentSchedule | null = null;
+  let calendar: AlpacaCalendarDay[] | null = null;
   if (symbols.some((s) => !s.includes('/'))) {
     const now = Date.now();
     const w = calendarWindow(now);
     const cal = await client.getCalendar(w.start, w.end);
     if (!cal.ok) logger.warn({ error: cal.message }, 'alpaca calendar unavailable: market hours follow the NYSE rules (holidays, early closes)');
-    const hours = alpacaMarketHours(cal.ok ? cal.value : [], { flattenOnPause: config.ALPACA_FLATTEN_AT_CLOSE });
+    calendar = cal.ok ? cal.value : [];
+    const hours = alpacaMarketHours(calendar, { flattenOnPause: config.ALPACA_FLATTEN_AT_CLOSE });
     const clock = await client.getClock();
     if (clock.ok) {
       const diff = checkClock(hours, clock.value);
       if (diff.length > 0) logger.warn({ differences: diff }, 'alpaca clock and calendar disagree: the calendar decides');
     } else logger.warn({ error: clock.message }, 'alpaca clock unavailable');
-    marketHours = {
-      appliesTo: (inst) => inst.venue === 'alpaca' && !inst.symbol.includes('/'),
-      pauseAt: (t) => hours.pauseAt(t),
-      describe: (t) => hours.describe(t),
-      nextChange: (t) => hours.nextChange(t),
-      flattenOnPause: hours.flattenOnPause,
-    };
+    marketHours = stockMarketHours(calendar, config.ALPACA_FLATTEN_AT_CLOSE);
   }
-  return { client, credentials, instruments, marketHours };
+  return { client, credentials, instruments, marketHours, calendar };
 }
 
 /** The Alpaca broker of a live session. */

@@ -76,6 +76,7 @@ export async function startLive(config: Config, logger: Logger, opts: { fresh?: 
         strategyParams: (strategyFile?.event ?? null) as Record<string, unknown> | null,
         shadowParams: shadowParams as Record<string, unknown>,
         promoted,
+        alpaca: alpacaSetup ? { calendar: alpacaSetup.calendar, flattenOnPause: config.ALPACA_FLATTEN_AT_CLOSE } : null,
       }, { maxFileBytes: config.EVENT_LOG_MAX_FILE_MB * 2 ** 20 })
     : null;
   // event log housekeeping: retention by age and a cap on the total size, at start and every hour

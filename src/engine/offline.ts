@@ -3,7 +3,11 @@ import { existsSync, rmSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Logger } from '../core/logger.js';
 import { BINANCE_VENUES as VENUES, type BinanceVenue, type EpochMs, type Venue } from '../core/types.js';
-import type { Config } from '../config/config.js';
+import { venueSymbols, type Config } from '../config/config.js';
+import type { Broker, BrokerReport, EngineCorrection } from '../execution/broker.js';
+import type { AlpacaCalendarDay } from '../execution/alpaca/decode.js';
+import { AlpacaProcessor } from '../marketdata/alpaca/processor.js';
+import { stockMarketHours } from './alpaca.js';
 import { REFERENCE_EXCHANGE_INFO } from '../marketdata/binance/reference.js';
 import { VenueProcessor } from '../marketdata/binance/processor.js';
 import { envelopeStream, parseRecordLine, readGzipLineBatches, readRecording, type ReadStats } from '../marketdata/recording/format.js';
@@ -353,6 +357,11 @@ export async function replayEventLog(dir: string, o: ReplayOptions): Promise<Rep
   const config = header.config as unknown as Config;
   const store = freshDatabase(o.database);
   try {
+    // Alpaca: the orders' fate is in the log (broker reports), so the replay's broker sends nothing; the
+    // stock market hours come from the calendar the run started with
+    const alpaca = venueSymbols(config).alpaca.length > 0;
+    const recorded: Broker = { name: 'alpaca', place: () => undefined, cancel: () => undefined };
+    const marketHours = header.alpaca?.calendar ? stockMarketHours(header.alpaca.calendar as AlpacaCalendarDay[], header.alpaca.flattenOnPause) : null;
     const engine = createEngine({
       config,
       sessionId: header.sessionId,
@@ -366,12 +375,14 @@ export async function replayEventLog(dir: string, o: ReplayOptions): Promise<Rep
       strategyParams: (header.strategyParams ?? null) as ParamsEvent | null,
       variantParams: (header.shadowParams ?? {}) as Record<string, ParamsEvent | null>,
       promoted: header.promoted ?? null,
+      brokers: alpaca ? { alpaca: recorded } : {},
+      marketHours,
     });
     // a run that continued a session starts from the state it continued from
     if (header.restore) engine.restore(header.restore as unknown as RestoreState);
     const runKey = header.runId ?? header.sessionId;
     const shadows = createShadows(
-      { config, sessionId: header.sessionId, startedAt: header.startedAt, seed: header.seed, store, logger: o.logger, tradeVenue: config.TRADE_VENUE },
+      { config, sessionId: header.sessionId, startedAt: header.startedAt, seed: header.seed, store, logger: o.logger, tradeVenue: config.TRADE_VENUE, alsoTrade: alpaca ? ['alpaca'] : [], marketHours },
       runKey,
       (header.shadowParams ?? {}) as Record<string, ParamsEvent | null>,
     );
@@ -381,11 +392,12 @@ export async function replayEventLog(dir: string, o: ReplayOptions): Promise<Rep
       let p = processors.get(venue);
       if (!p) {
         if (venue !== 'spot' && venue !== 'usdm') throw new Error(`event log names an unknown venue ${venue}`);
-        p = new VenueProcessor({ venue, sink: group, logger: o.logger, symbols: config.SYMBOLS });
+        p = new VenueProcessor({ venue, sink: group, logger: o.logger, symbols: venueSymbols(config).binance });
         processors.set(venue, p);
       }
       return p;
     };
+    const alpacaData = new AlpacaProcessor({ sink: group, instruments: [] });
     const stats: ReadStats = { lines: 0, malformed: 0 };
     let events = 0;
     for await (const input of readEventLog(dir, stats, o.read)) {
@@ -415,6 +427,11 @@ export async function replayEventLog(dir: string, o: ReplayOptions): Promise<Rep
         case 'reset':
           processor(input.venue).onReset(input.symbols, input.state, input.time);
           break;
+        case 'alpaca':
+          if (input.source === 'alpaca order') engine.brokerReport('alpaca', JSON.parse(input.payload) as BrokerReport, input.time);
+          else if (input.source === 'alpaca rec') engine.applyCorrections('alpaca', JSON.parse(input.payload) as EngineCorrection[], input.time);
+          else alpacaData.replay(input.source, input.payload, input.time);
+          break;
       }
       if (o.onProgress && (events & 0x3fff) === 0) o.onProgress(events);
     }
@@ -423,6 +440,7 @@ export async function replayEventLog(dir: string, o: ReplayOptions): Promise<Rep
     for (const s of shadows) store.endSession(s.engine.sessionId, s.engine.now);
     let malformed = stats.malformed;
     for (const p of processors.values()) malformed += Object.values(p.decoder.malformed).reduce((a, b) => a + b, 0);
+    malformed += Object.values(alpacaData.counters.malformed).reduce((a, b) => a + b, 0);
     return { header, summary: { ...summary(engine, store, o.database, events, header.startedAt, performance.now() - started, malformed), shadows: shadowSummaries(shadows) } };
   } finally {
     store.close();

@@ -17,7 +17,8 @@ import { checkGzipFile, GzipFileError, readGzipLineBatches, RecordingWriter, typ
  *   <receive time, ns since epoch> <source> <payload>
  *
  * where source is `tick`, `control` (an operator's command, JSON), or `<venue> msg`, `<venue> info`, `<venue> snap <SYMBOL>`,
- * `<venue> oi <SYMBOL>`, `<venue> reset <syncing|resyncing>`; the payload is the raw WebSocket text or
+ * `<venue> oi <SYMBOL>`, `<venue> reset <syncing|resyncing>`, and for Alpaca `alpaca md|info|warm|reset` (market data as
+ * decoded, see AlpacaProcessor), `alpaca order` (a broker report, JSON) and `alpaca rec` (corrections, JSON); the payload is the raw WebSocket text or
  * the REST body (JSON), or the comma-separated symbols of a reset. A payload containing a line break is
  * written JSON-encoded with `~` appended to its source's kind (`spot msg~`), so no input is ever lost.
  * Receive times are kept at microsecond resolution, which both the live engine and the replay use.
@@ -47,6 +48,8 @@ export interface SessionHeader {
   shadowParams?: Record<string, unknown> | null;
   /** symbol -> promoted shadow variant trading it at the start of the run */
   promoted?: Record<string, string> | null;
+  /** Alpaca as the run found it at start: the market calendar its stock market hours were built from */
+  alpaca?: { calendar: unknown[] | null; flattenOnPause: boolean } | null;
 }
 
 /** Receive time at the log's resolution (microseconds): live code stamps inputs with this. */
@@ -175,7 +178,9 @@ export type LoggedInput =
   | { kind: 'info'; time: EpochMs; venue: string; payload: string }
   | { kind: 'snap'; time: EpochMs; venue: string; symbol: string; payload: string }
   | { kind: 'oi'; time: EpochMs; venue: string; symbol: string; payload: string }
-  | { kind: 'reset'; time: EpochMs; venue: string; state: 'syncing' | 'resyncing'; symbols: string[] };
+  | { kind: 'reset'; time: EpochMs; venue: string; state: 'syncing' | 'resyncing'; symbols: string[] }
+  /** an Alpaca input: market data (`alpaca md|info|warm|reset`), a broker report (`alpaca order`), corrections (`alpaca rec`) */
+  | { kind: 'alpaca'; time: EpochMs; source: string; payload: string };
 
 export interface EventLogReadOptions {
   /**
@@ -350,6 +355,8 @@ export async function* readEventLog(dir: string, stats?: EventLogReadStats, opti
   }
 }
 
+const ALPACA_KINDS = new Set(['md', 'info', 'warm', 'reset', 'order', 'rec']);
+
 function parseLine(line: string): LoggedInput | string {
   const sp1 = line.indexOf(' ');
   if (sp1 <= 0) return 'no receive time';
@@ -377,6 +384,11 @@ function parseLine(line: string): LoggedInput | string {
   const escaped = kind.endsWith('~');
   if (escaped) kind = kind.slice(0, -1);
   const decode = (p: string): string | null => (escaped ? decodeEscaped(p) : p);
+  if (venue === 'alpaca') {
+    if (!ALPACA_KINDS.has(kind)) return `unknown Alpaca input kind ${kind}`;
+    const payload = decode(line.slice(sp3 + 1));
+    return payload === null ? 'bad escaped payload' : { kind: 'alpaca', time, source: `alpaca ${kind}`, payload };
+  }
   switch (kind) {
     case 'msg':
     case 'info': {
