@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'prom-client';
-import type { Venue } from '../core/types.js';
+import { VENUES, type Venue } from '../core/types.js';
 import type { Engine } from '../engine/engine.js';
 import type { FeedLatencyDistribution } from '../execution/paper/latency.js';
 import type { FeedStatus } from '../marketdata/binance/feed.js';
@@ -117,7 +117,7 @@ export class PrometheusMetrics {
     const feeds = this.src.feeds();
     // venues with a feed, and any other whose latency was measured (replays)
     const venues = new Set<Venue>(feeds.map((f) => f.venue));
-    for (const v of ['spot', 'usdm'] as const) if (engine.feedLatency[v].summary().count > 0) venues.add(v);
+    for (const v of VENUES) if (engine.feedLatency[v].summary().count > 0) venues.add(v);
     return {
       time: this.src.now(),
       feeds,

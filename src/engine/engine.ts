@@ -1087,8 +1087,8 @@ export class Engine implements FeedSink {
     if (!w) {
       const ended = this.endedExternal.get(r.orderId);
       // an execution of an order that ended here (canceled, then the venue says it filled first) is still booked
-      if (ended && r.kind === 'execution') this.externalExecution(ended, r.cumQty, r.avgPrice, r.qty ?? null, r.price ?? null, r.time);
-      else this.counters.lateReports++;
+      const booked = ended !== undefined && r.kind === 'execution' && this.externalExecution(ended, r.cumQty, r.avgPrice, r.qty ?? null, r.price ?? null, r.time);
+      if (!booked) this.counters.lateReports++;
       return;
     }
     const order = w.order;
@@ -1417,7 +1417,7 @@ export class Engine implements FeedSink {
       impact: { recoveryMs: c.IMPACT_RECOVERY_MS, shape: c.IMPACT_SHAPE },
       openOrders: this.working.size,
       inFlight: this.scheduler.size,
-      feedLatencyMs: { spot: this.feedLatency.spot.summary(), usdm: this.feedLatency.usdm.summary() },
+      feedLatencyMs: { spot: this.feedLatency.spot.summary(), usdm: this.feedLatency.usdm.summary(), alpaca: this.feedLatency.alpaca.summary() },
     };
   }
 

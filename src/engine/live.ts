@@ -105,6 +105,7 @@ export async function startLive(config: Config, logger: Logger, opts: { fresh?: 
         correct: (c, t) => engineRef?.applyCorrections('alpaca', c, t) ?? 0,
         orders: () => engineRef?.venueOrders('alpaca') ?? [],
         positions: () => (engineRef?.portfolio.positions() ?? []).filter((p) => p.venue === 'alpaca').map((p) => ({ symbol: p.symbol, qty: p.qty })),
+        symbols: symbols.alpaca,
       }, logger.child({ component: 'alpaca' }), receiveTime)
     : null;
   const engine: Engine = createEngine({

@@ -1,3 +1,4 @@
+import { fmtDec } from '../../marketdata/alpaca/sim/fixed.js';
 import { resolve } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -118,6 +119,7 @@ class RecordingSink implements AlpacaBrokerSink {
   readonly corrections: EngineCorrection[][] = [];
   ourOrders: Order[] = [];
   ourPositions: { symbol: string; qty: number }[] = [];
+  symbols: string[] = [];
   report(r: BrokerReport): void {
     this.reports.push(r);
   }
@@ -283,5 +285,18 @@ describe('AlpacaBroker against the simulator', () => {
     await b.settled();
     expect(sink.corrections).toHaveLength(1);
     expect(b.status().reconcile.last!.differences).toEqual([]);
+  });
+
+  it('reconciliation: a crypto position Alpaca names DOGEUSD is adopted as the configured DOGE/USD', async () => {
+    const r = await client().submitOrder({ engineOrderId: 'by-hand-doge', symbol: 'DOGE/USD', side: 'buy', type: 'market', timeInForce: 'gtc', qty: '100' });
+    if (!r.ok) throw new Error(r.message);
+    await until(() => sim.broker.positionQty('DOGE/USD') >= 100n * 10n ** 9n, 'the sim DOGE position');
+    const sink = new RecordingSink();
+    sink.symbols = ['TSLA', 'DOGE/USD'];
+    sink.ourPositions = [{ symbol: 'TSLA', qty: Number(fmtDec(sim.broker.positionQty('TSLA'))) }];
+    const b = makeBroker(sink);
+    b.requestReconcile('test');
+    await b.settled();
+    expect(sink.corrections).toEqual([[{ kind: 'adoptPosition', symbol: 'DOGE/USD', qty: fmtDec(sim.broker.positionQty('DOGE/USD')) }]]);
   });
 });

@@ -35,6 +35,8 @@ export interface AlpacaBrokerSink {
   orders(): readonly Order[];
   /** the engine's Alpaca positions (signed base quantity) */
   positions(): readonly { symbol: string; qty: number }[];
+  /** the configured Alpaca symbols (DOGE/USD: Alpaca names the position DOGEUSD; this is how it maps back) */
+  symbols: readonly string[];
 }
 
 export interface AlpacaBrokerOptions {
@@ -321,7 +323,10 @@ export class AlpacaBroker implements Broker {
     const sink = this.opts.sink;
     // orders whose submit is still in flight are left out: they cannot be judged yet
     const ourOrders: OurOrder[] = sink.orders().filter((o) => !this.inFlight.has(o.id));
-    const ours = { orders: ourOrders, positions: sink.positions() };
+    // every configured symbol is named, flat if we hold nothing: a position Alpaca reports as DOGEUSD maps to DOGE/USD
+    const held = sink.positions();
+    const flat = sink.symbols.filter((s) => !held.some((p) => positionKey(p.symbol) === positionKey(s))).map((symbol) => ({ symbol, qty: 0 }));
+    const ours = { orders: ourOrders, positions: [...held, ...flat] };
     const theirs = await gatherAlpacaState(this.opts.client, ours);
     if (this.stopped) return;
     const at = this.opts.clock();
