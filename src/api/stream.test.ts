@@ -112,7 +112,7 @@ describe('GET /stream', () => {
     const both = await sseClient(f.base, '/stream?symbols=BTCUSDT,ETHUSDT');
     expect(Object.keys(data(await both.next((x) => x.event === 'snapshot'))['books']).sort()).toEqual(['spot:BTCUSDT', 'spot:ETHUSDT']);
     both.close();
-    for (const bad of ['/stream?symbols=', '/stream?symbols=BTC/USDT', '/stream?symbols=A', `/stream?symbols=${new Array(51).fill('BTCUSDT').join(',')}`, '/stream?symbol=BTCUSDT']) {
+    for (const bad of ['/stream?symbols=', '/stream?symbols=BTC-USDT', '/stream?symbols=DOGE/USD/X', '/stream?symbols=A%20B', `/stream?symbols=${new Array(51).fill('BTCUSDT').join(',')}`, '/stream?symbol=BTCUSDT']) {
       const r = await rawRequest(f.base, 'GET', bad);
       expect(r.status, bad).toBe(400);
       expect(r.json.error.code).toBe('bad_request');

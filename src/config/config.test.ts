@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, redactedConfig } from './config.js';
+import { ConfigError, loadConfig, redactedConfig, venueSymbols } from './config.js';
+import { feeOverrides } from '../engine/presets.js';
 
 describe('config', () => {
   it('has the documented defaults', () => {
@@ -22,6 +23,36 @@ describe('config', () => {
     const c = loadConfig({ SYMBOLS: 'btcusdt, ethusdt', BINANCE_SPOT_WS_URL: 'ws://127.0.0.1:9000/', BINANCE_SPOT_REST_URL: 'http://127.0.0.1:9000' });
     expect(c.SYMBOLS).toEqual(['BTCUSDT', 'ETHUSDT']);
     expect(c.BINANCE_SPOT_WS_URL).toBe('ws://127.0.0.1:9000');
+  });
+
+  it('splits SYMBOLS by venue: prefixes, slash pairs, and VENUE for the rest', () => {
+    const keys = { APCA_API_KEY_ID: 'PKX', APCA_API_SECRET_KEY: 'sx' };
+    const mixed = loadConfig({ ...keys, SYMBOLS: 'btcusdt, alpaca:tsla, doge/usd, binance:ETHUSDT' });
+    expect(mixed.SYMBOLS).toEqual(['BTCUSDT', 'alpaca:TSLA', 'DOGE/USD', 'binance:ETHUSDT']);
+    expect(venueSymbols(mixed)).toEqual({ binance: ['BTCUSDT', 'ETHUSDT'], alpaca: ['TSLA', 'DOGE/USD'] });
+    expect(venueSymbols(loadConfig({ ...keys, SYMBOLS: 'TSLA,BRK.B,binance:BTCUSDT', VENUE: 'alpaca' }))).toEqual({ binance: ['BTCUSDT'], alpaca: ['TSLA', 'BRK.B'] });
+    // Alpaca's own fees unless FEE_OVERRIDES names alpaca
+    expect(feeOverrides(mixed)).toEqual([
+      { venue: 'alpaca', symbol: 'TSLA', maker: 0, taker: 0 },
+      { venue: 'alpaca', symbol: 'DOGE/USD', maker: 0.0015, taker: 0.0025 },
+    ]);
+    expect(feeOverrides({ ...mixed, FEE_OVERRIDES: 'alpaca:*=0.001/0.002' })).toEqual([{ venue: 'alpaca', symbol: '*', maker: 0.001, taker: 0.002 }]);
+  });
+
+  it('rejects bad symbols and Alpaca symbols without keys, every problem at once', () => {
+    let error: unknown;
+    try {
+      loadConfig({ SYMBOLS: 'TSLA,DOGE-USD,kraken:XBT,binance:DOGE/USD', VENUE: 'alpaca', APCA_API_SECRET_KEY: 'shh-secret' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const text = (error as ConfigError).message;
+    expect(text).toContain('DOGE-USD: a symbol is letters and digits');
+    expect(text).toContain('KRAKEN:XBT: the venue prefix is binance: or alpaca:');
+    expect(text).toContain('BINANCE:DOGE/USD: a pair with a slash is an Alpaca crypto symbol');
+    expect(loadConfig.bind(null, { SYMBOLS: 'TSLA', VENUE: 'alpaca', APCA_API_SECRET_KEY: 'shh-secret' })).toThrowError(/APCA_API_KEY_ID and APCA_API_SECRET_KEY: required to trade TSLA on Alpaca/);
+    expect(text).not.toContain('shh-secret');
   });
 
   it('lists every problem at once', () => {

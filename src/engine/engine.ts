@@ -1,6 +1,6 @@
 import type { Logger } from '../core/logger.js';
 import type { DepthSync } from '../book/sync.js';
-import type { Config } from '../config/config.js';
+import { venueSymbols, type Config } from '../config/config.js';
 import { instrumentKey, type EpochMs, type InstrumentKey, type Venue } from '../core/types.js';
 import { PaperExchange, type ExchangeOrderSpec, type ExchangeReport, type RestingState } from '../execution/paper/exchange.js';
 import { FeedLatency } from '../execution/paper/latency.js';
@@ -1021,22 +1021,7 @@ export class Engine implements FeedSink {
         order.filledQty = qtyToNumber(w.inst, w.filledUnits);
         order.avgPrice = w.notional / w.filledUnits / 10 ** w.inst.priceDecimals;
         transition(order, r.leavesUnits > 0 ? 'PARTIALLY_FILLED' : 'FILLED', now);
-        const fill: Fill = {
-          id: `${order.id}-${w.fills}`,
-          orderId: order.id,
-          venue: order.venue,
-          symbol: order.symbol,
-          side: order.side,
-          price,
-          qty,
-          fee: price * qty * r.feeRate,
-          liquidity: r.liquidity,
-          strategy: order.strategy,
-          time: r.time,
-          receivedAt: now,
-          realizedPnl: 0,
-        };
-        this.applyFill(fill, order);
+        this.applyFill(this.fillOf(w, price, qty, r.feeRate, r.liquidity, r.time), order);
         break;
       }
       default:
@@ -1170,9 +1155,11 @@ export class Engine implements FeedSink {
     const order = w.order;
     const inst = w.inst;
     const wasWorking = this.working.has(order.id);
+    // Alpaca does not say who provided liquidity: a GTC limit order that was acknowledged before and fills
+    // at exactly its limit price is taken to have rested (maker); anything else took liquidity (taker)
+    const rested = order.type === 'LIMIT' && order.timeInForce === 'GTC' && order.status !== 'NEW' && order.price !== null && Math.abs(price - order.price) < 1e-9 * Math.max(1, price);
+    const liquidity = rested ? 'maker' : 'taker';
     if (wasWorking) this.acknowledge(order);
-    // a limit order that was resting when it filled added liquidity; anything else took it
-    const liquidity = order.type === 'LIMIT' && order.status !== 'NEW' && order.timeInForce === 'GTC' ? 'maker' : 'taker';
     const qty = qtyToNumber(inst, partUnits);
     const total = w.filledUnits + partUnits;
     order.avgPrice = avgPrice ?? (qtyToNumber(inst, w.filledUnits) * order.avgPrice + qty * price) / qtyToNumber(inst, total);
@@ -1181,23 +1168,7 @@ export class Engine implements FeedSink {
     order.filledQty = qtyToNumber(inst, total);
     if (wasWorking) transition(order, to, this.now);
     else order.updatedAt = this.now;
-    const feeRate = this.options.models.fees.rate(order.venue, order.symbol, liquidity);
-    const fill: Fill = {
-      id: `${order.id}-${w.fills}`,
-      orderId: order.id,
-      venue: order.venue,
-      symbol: order.symbol,
-      side: order.side,
-      price,
-      qty,
-      fee: price * qty * feeRate,
-      liquidity,
-      strategy: order.strategy,
-      time,
-      receivedAt: this.now,
-      realizedPnl: 0,
-    };
-    this.applyFill(fill, order);
+    this.applyFill(this.fillOf(w, price, qty, this.options.models.fees.rate(order.venue, order.symbol, liquidity), liquidity, time), order);
     if (wasWorking) this.afterReport(w, true, false);
     else this.options.store.upsertOrder(this.options.sessionId, order);
   }
@@ -1252,6 +1223,26 @@ export class Engine implements FeedSink {
     return this.lastTrade.get(key)?.price ?? NaN;
   }
 
+  /** The w.fills-th fill of a working order, received now. */
+  private fillOf(w: Working, price: number, qty: number, feeRate: number, liquidity: Fill['liquidity'], time: EpochMs): Fill {
+    const o = w.order;
+    return {
+      id: `${o.id}-${w.fills}`,
+      orderId: o.id,
+      venue: o.venue,
+      symbol: o.symbol,
+      side: o.side,
+      price,
+      qty,
+      fee: price * qty * feeRate,
+      liquidity,
+      strategy: o.strategy,
+      time,
+      receivedAt: this.now,
+      realizedPnl: 0,
+    };
+  }
+
   private applyFill(fill: Fill, order: Order): void {
     const { trips } = this.portfolio.applyFill(fill);
     this.counters.fills++;
@@ -1298,7 +1289,8 @@ export class Engine implements FeedSink {
     return {
       sessionId: this.options.sessionId,
       time: this.now,
-      quoteCurrency: 'USDT',
+      // the accounting currency: USDT with Binance symbols, USD when only Alpaca's trade
+      quoteCurrency: venueSymbols(this.options.config).binance.length === 0 ? 'USD' : 'USDT',
       initialBalance: s.initialCash,
       cash: s.cash,
       equity: s.equity,

@@ -79,6 +79,13 @@ describe('parseFeeOverrides', () => {
     ]);
   });
 
+  it('takes Alpaca stocks and crypto pairs', () => {
+    expect(parseFeeOverrides('alpaca:*=0/0,alpaca:doge/usd=0.0015/0.0025')).toEqual([
+      { venue: 'alpaca', symbol: '*', maker: 0, taker: 0 },
+      { venue: 'alpaca', symbol: 'DOGE/USD', maker: 0.0015, taker: 0.0025 },
+    ]);
+  });
+
   it.each(['', '   ', ',', ' , '])('%j means no overrides', (text) => {
     expect(parseFeeOverrides(text)).toEqual([]);
   });
@@ -92,7 +99,8 @@ describe('parseFeeOverrides', () => {
   });
 
   it.each([
-    ['coinm:BTCUSD=0.0001/0.0002', /entry 1 "coinm:BTCUSD=0.0001\/0.0002": unknown venue "coinm" \(expected spot, usdm or \*\)/],
+    ['coinm:BTCUSD=0.0001/0.0002', /entry 1 "coinm:BTCUSD=0.0001\/0.0002": unknown venue "coinm" \(expected spot, usdm, alpaca or \*\)/],
+    ['alpaca:DOGE/USD/X=0.0001/0.0002', /bad symbol "DOGE\/USD\/X"/],
     ['spot:BTCUSDT=abc/0.0002', /maker "abc" is not a number/],
     ['spot:BTCUSDT=0.0001/', /taker "" is not a number/],
     ['spot:BTCUSDT=0x10/0.0002', /maker "0x10" is not a number/],
@@ -117,8 +125,8 @@ describe('parseFeeOverrides', () => {
     } catch (e) {
       message = (e as Error).message;
     }
-    expect(message).toContain('expected venue:symbol=maker/taker (venue spot|usdm|*');
-    expect(message).toContain('entry 2 "futures:*=0.1/x": unknown venue "futures" (expected spot, usdm or *), maker rate 0.1 outside (-0.01, 0.01), taker "x" is not a number');
+    expect(message).toContain('expected venue:symbol=maker/taker (venue spot|usdm|alpaca|*');
+    expect(message).toContain('entry 2 "futures:*=0.1/x": unknown venue "futures" (expected spot, usdm, alpaca or *), maker rate 0.1 outside (-0.01, 0.01), taker "x" is not a number');
     expect(message).toContain('entry 4 ":=/": unknown venue ""');
     expect(message).not.toContain('entry 1');
     expect(message).not.toContain('entry 3');
