@@ -1,3 +1,4 @@
+import { alpacaTestInstrument } from './testing.js';
 import { resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DepthSync } from '../../book/sync.js';
@@ -14,30 +15,8 @@ const DATA = resolve(import.meta.dirname, '../../../../shared/data');
 const KEY = 'PKFEEDKEY0042';
 const SECRET = 'fEeD-sEcReT-97531';
 
-function instrument(symbol: string, priceDecimals: number, qtyDecimals: number): Instrument {
-  const [base, quote] = symbol.includes('/') ? symbol.split('/') : [symbol, 'USD'];
-  return {
-    venue: 'alpaca',
-    symbol,
-    status: 'TRADING',
-    baseAsset: base!,
-    quoteAsset: quote!,
-    priceDecimals,
-    qtyDecimals,
-    tickUnits: 1,
-    minPriceUnits: 1,
-    maxPriceUnits: Number.MAX_SAFE_INTEGER,
-    stepUnits: 1,
-    minQtyUnits: 1,
-    maxQtyUnits: Number.MAX_SAFE_INTEGER,
-    marketMaxQtyUnits: Number.MAX_SAFE_INTEGER,
-    minNotional: 0,
-    maxNotional: 0,
-    applyMinNotionalToMarket: false,
-  };
-}
-const TSLA = instrument('TSLA', 2, 6);
-const DOGE = instrument('DOGE/USD', 6, 4);
+const TSLA = alpacaTestInstrument('TSLA', 2, 6);
+const DOGE = alpacaTestInstrument('DOGE/USD', 6, 4);
 
 class RecordingSink implements FeedSink {
   readonly calls: unknown[] = [];

@@ -1,3 +1,4 @@
+import { alpacaTestInstrument } from './testing.js';
 import { describe, expect, it } from 'vitest';
 import type { DepthSync } from '../../book/sync.js';
 import type { EpochMs, Venue } from '../../core/types.js';
@@ -7,31 +8,9 @@ import type { FeedSink, InputLog } from '../binance/processor.js';
 import type { BarEvent, PrintEvent, QuoteEvent } from './events.js';
 import { AlpacaProcessor } from './processor.js';
 
-function alpacaInstrument(symbol: string, priceDecimals: number, qtyDecimals: number): Instrument {
-  const [base, quote] = symbol.includes('/') ? symbol.split('/') : [symbol, 'USD'];
-  return {
-    venue: 'alpaca',
-    symbol,
-    status: 'TRADING',
-    baseAsset: base!,
-    quoteAsset: quote!,
-    priceDecimals,
-    qtyDecimals,
-    tickUnits: 1,
-    minPriceUnits: 1,
-    maxPriceUnits: Number.MAX_SAFE_INTEGER,
-    stepUnits: 1,
-    minQtyUnits: 1,
-    maxQtyUnits: Number.MAX_SAFE_INTEGER,
-    marketMaxQtyUnits: Number.MAX_SAFE_INTEGER,
-    minNotional: 0,
-    maxNotional: 0,
-    applyMinNotionalToMarket: false,
-  };
-}
 
-const TSLA = alpacaInstrument('TSLA', 2, 6);
-const DOGE = alpacaInstrument('DOGE/USD', 6, 4);
+const TSLA = alpacaTestInstrument('TSLA', 2, 6);
+const DOGE = alpacaTestInstrument('DOGE/USD', 6, 4);
 
 /** A FeedSink that records every call as plain data (books as their top level at call time). */
 class RecordingSink implements FeedSink {
