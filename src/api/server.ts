@@ -289,7 +289,11 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
     });
     route('GET', '/latency', { summary: 'Feed latency distribution per venue (percentiles 0..100, log-spaced buckets)', tags: ['live'], response: S.latencySchema }, () => ({
       time: now(),
-      venues: { spot: engine.feedLatency.spot.distribution(), usdm: engine.feedLatency.usdm.distribution() },
+      venues: {
+        spot: engine.feedLatency.spot.distribution(),
+        usdm: engine.feedLatency.usdm.distribution(),
+        ...(engine.feedLatency.alpaca.summary().count > 0 ? { alpaca: engine.feedLatency.alpaca.distribution() } : {}),
+      },
       ml: mlLatency(engine),
     }));
     route('GET', '/strategies', {
