@@ -25,12 +25,15 @@ const silent = { info() {}, warn() {}, error() {} };
 
 /**
  * Full-fidelity backtest throughput: the engine in-process over the recorded USD-M BTCUSDT day, OBI with
- * passive (post-only) orders so the probabilistic queue model works on every resting order, latency,
+ * passive (post-only) orders gated by the shipped gradient-boosted model (models/gbdt-xgb, compiled trees)
+ * so the probabilistic queue model works on every resting order, latency,
  * impact, fees, and every order and fill written to SQLite. Several rounds; best and median.
  */
 export async function benchBacktest(rounds = 5): Promise<BacktestBenchResult> {
   const file = resolve(sharedData(), 'binance/usdm/btcusdt_20240808.gz');
-  const vars = { QUEUE_MODEL: 'prob-power:3', OBI_ORDER_TYPE: 'post-only', OBI_COOLDOWN_MS: '500', LATENCY_MODEL: 'volatility', WARMUP_SECONDS: '0' };
+  // the shipped gradient-boosted model (XGBoost, compiled trees) as the obi strategy's ML gate
+  const model = resolve(import.meta.dirname, '..', '..', 'models', 'gbdt-xgb');
+  const vars = { QUEUE_MODEL: 'prob-power:3', OBI_ORDER_TYPE: 'post-only', OBI_COOLDOWN_MS: '500', LATENCY_MODEL: 'volatility', WARMUP_SECONDS: '0', MODEL_PATH: model };
   const config = loadConfig(vars);
   const dir = mkdtempSync(join(tmpdir(), 'papertape-bench-'));
   const runs: OfflineSummary[] = [];
@@ -47,9 +50,9 @@ export async function benchBacktest(rounds = 5): Promise<BacktestBenchResult> {
   const s = runs[0]!;
   const round = (x: number) => Math.round(x * 10) / 10;
   return {
-    name: 'backtest: usdm BTCUSDT, OBI post-only, prob-power:3 queue, volatility latency',
+    name: 'backtest: usdm BTCUSDT, OBI post-only + gbdt-xgb gate, prob-power:3 queue, volatility latency',
     file: 'binance/usdm/btcusdt_20240808.gz',
-    config: vars,
+    config: { ...vars, MODEL_PATH: 'models/gbdt-xgb' },
     rounds,
     events: s.events,
     orders: s.orders,

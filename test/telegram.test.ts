@@ -164,10 +164,19 @@ describe('Telegram: notifications and commands over the Bot API', () => {
     expect(s.session.telegram).toMatchObject({ failed: 0, dropped: 0, rateLimited: 0 });
   }, 100_000);
 
-  it('stops cleanly with a last message, and the token appears nowhere: logs, stderr, SQLite, event log, API', async () => {
-    for (const path of ['/account', '/positions', '/fills?limit=5', '/orders?limit=5', '/metrics', '/risk/denials', '/trades', '/health']) {
+  it('stops cleanly with a last message, and neither token appears anywhere: logs, stderr, SQLite, event log, API', async () => {
+    for (const path of ['/account', '/positions', '/fills?limit=5', '/orders?limit=5', '/metrics', '/risk/denials', '/trades', '/health', '/status', '/strategies', '/metrics/prometheus', '/openapi.json']) {
       apiAnswers.push(await (await fetch(`${api}${path}`)).text());
     }
+    // the API token in use: a control with it, and with near misses of it (answers must not echo them)
+    const control = async (auth: string) => {
+      const r = await fetch(`${api}/resume`, { method: 'POST', headers: { authorization: auth } });
+      apiAnswers.push(await r.text());
+      return r.status;
+    };
+    expect(await control(`Bearer ${API_TOKEN}x`)).toBe(401);
+    expect(await control(`Bearer ${API_TOKEN.slice(0, -1)}`)).toBe(401);
+    expect(await control(`Bearer ${API_TOKEN}`)).toBe(200);
     exitCode = await session.engine.kill('SIGTERM');
     if (exitCode !== 0) console.log('STDERR', session.engine.stderr().slice(-2000));
     expect(exitCode).toBe(0);
@@ -189,6 +198,7 @@ describe('Telegram: notifications and commands over the Bot API', () => {
     expect(logLines(session.engine).some((l) => l['level'] === 20)).toBe(true); // debug lines were captured too
     for (const [where, text] of places) {
       expect(text.includes(SECRET), `token in ${where}`).toBe(false);
+      expect(text.includes(API_TOKEN.slice(0, 20)), `API token in ${where}`).toBe(false);
       expect(text.includes(encodeURIComponent(TOKEN)), `encoded token in ${where}`).toBe(false);
     }
   }, 30_000);

@@ -22,6 +22,7 @@ const ERROR_TEXT: Record<number, string> = {
   405: 'method not allowed on this path',
   413: 'body too large (64 KiB)',
   415: 'unsupported content type (send application/json)',
+  429: 'too many requests from this address (API_RATE_LIMIT a minute): retry after the Retry-After header\'s seconds',
   500: 'internal error',
   503: 'unavailable',
 };
@@ -50,7 +51,7 @@ export function routeSchema(doc: RouteDoc): FastifySchema & Record<string, unkno
       ? { [doc.response.contentType]: { schema: doc.response.schema } }
       : { 'application/json': { schema: jsonSchema(doc.response, 'output') } };
   response['200'] = { description: doc.responseDescription ?? 'OK', content: ok };
-  const errors: [number, string | undefined][] = [[400, undefined], [500, undefined]];
+  const errors: [number, string | undefined][] = [[400, undefined], [429, undefined], [500, undefined]];
   if (doc.auth) errors.push([401, undefined], [403, undefined], [413, undefined], [415, undefined]);
   for (const e of doc.errors ?? []) errors.push(Array.isArray(e) ? e : [e, undefined]);
   for (const [status, text] of errors.sort((a, b) => a[0] - b[0])) {

@@ -108,6 +108,23 @@ describe('GET /metrics/prometheus', () => {
     expect(value(fams, 'papertape_feed_latency_seconds_sum', { venue: 'spot' })).toBeCloseTo(samples.reduce((a, b) => a + b, 0) / 1000, 9);
   });
 
+  it('exports the tick-to-decision latency as a summary, and /latency as µs percentiles', async () => {
+    const f = await setup();
+    const empty = await scrape(f);
+    expect(empty.get('papertape_tick_to_decision_seconds')!.type).toBe('summary');
+    expect(value(empty, 'papertape_tick_to_decision_seconds_count', {})).toBe(0);
+    for (const ms of [0.01, 0.02, 0.03, 0.5]) f.engine.tickToDecision.record(ms);
+    const fams = await scrape(f);
+    expect(value(fams, 'papertape_tick_to_decision_seconds_count', {})).toBe(4);
+    expect(value(fams, 'papertape_tick_to_decision_seconds_sum', {})).toBeCloseTo(0.00056, 9);
+    expect(value(fams, 'papertape_tick_to_decision_seconds', { quantile: '0.5' })).toBeCloseTo(0.00002, 7);
+    expect(value(fams, 'papertape_tick_to_decision_seconds', { quantile: '0.999' })).toBeCloseTo(0.0005, 6);
+    const lat = await json(f, '/latency');
+    expect(lat.tickToDecision).toMatchObject({ count: 4, maxUs: 500 });
+    expect(lat.tickToDecision.p50Us).toBeCloseTo(20, 1);
+    expect((await json(f, '/status')).execution.tickToDecision.count).toBe(4);
+  });
+
   it("uses its own registry: nothing lands in prom-client's global one, and two servers do not clash", async () => {
     const [a, b] = [await setup(), await setup()];
     buyBtc(a, T0 + 20);

@@ -75,6 +75,29 @@ class FeedLatencyHistogram {
   }
 }
 
+/**
+ * The live engine's tick-to-decision latency (input receive time to approved intent) as a Prometheus summary:
+ * quantiles read at scrape time from the engine's HdrHistogram, over the whole session.
+ */
+class TickToDecisionSummaryMetric {
+  readonly type = 'summary';
+  readonly aggregator = 'sum';
+  readonly name = 'papertape_tick_to_decision_seconds';
+  readonly help = 'Live: from the receive time of a market-data frame to the risk gateway approving the order intent it led to (session quantiles, HdrHistogram)';
+  constructor(private readonly engine: Engine) {}
+  get() {
+    const t = this.engine.tickToDecision;
+    const s = t.summary();
+    const values: { metricName?: string; labels: Labels; value: number }[] = [];
+    for (const [q, us] of [['0.5', s.p50Us], ['0.9', s.p90Us], ['0.99', s.p99Us], ['0.999', s.p999Us]] as const) {
+      if (us !== null) values.push({ labels: { quantile: q }, value: us / 1e6 });
+    }
+    values.push({ metricName: `${this.name}_sum`, labels: {}, value: t.sumSeconds() });
+    values.push({ metricName: `${this.name}_count`, labels: {}, value: s.count });
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  }
+}
+
 const bool = (b: boolean): number => (b ? 1 : 0);
 const finite = (x: number | null | undefined): x is number => typeof x === 'number' && Number.isFinite(x);
 
@@ -216,6 +239,7 @@ export class PrometheusMetrics {
     for (const [name, help, f] of counters) counter(name, help, [], () => [[{}, f()]]);
     counter('papertape_denials_total', 'Intents denied by the risk gateway, per check', ['check'], (v) => Object.entries(v.risk.denials).map(([check, n]) => [{ check }, n]));
     counter('papertape_approvals_total', 'Intents approved by the risk gateway', [], (v) => [[{}, v.risk.approved]]);
+    reg.registerMetric(new TickToDecisionSummaryMetric(engine) as unknown as Metric);
 
     // ---- account ----
     gauge('papertape_equity', 'Account equity (quote currency)', [], (v) => one(v.account.equity));

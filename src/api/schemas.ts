@@ -277,6 +277,13 @@ export const latencyDistributionSchema = z.looseObject({
     counts: z.array(num).meta({ description: 'samples per bucket (not cumulative); one more entry than le: the last counts samples above the last bound' }),
   }),
 });
+export const tickToDecisionSchema = z
+  .object({ count: num, p50Us: nnum, p90Us: nnum, p99Us: nnum, p999Us: nnum, maxUs: nnum })
+  .meta({
+    description:
+      'live only: from the receive time of a WebSocket frame to the risk gateway approving the order intent it led to (µs, HdrHistogram, 3 significant digits); count 0 and nulls in backtests and replays',
+  });
+
 export const latencySchema = z.looseObject({
   time,
   venues: z.record(z.string(), latencyDistributionSchema).meta({ description: 'feed latency (receive time minus exchange event time) per venue' }),
@@ -284,6 +291,7 @@ export const latencySchema = z.looseObject({
     .looseObject({ model: z.string(), inference: z.record(z.string(), z.unknown()) })
     .nullable()
     .meta({ description: 'the ML gate: model id and its inference time per decision (µs: count, mean, p50, p90, p99, max); null when no model is configured' }),
+  tickToDecision: tickToDecisionSchema,
 });
 
 export const bookTopSchema = z.object({

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Duplex } from 'node:stream';
+import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { compareVariants } from '../engine/compare.js';
@@ -27,6 +28,8 @@ export interface ApiContext {
   session?: () => Record<string, unknown>;
   /** bearer token for endpoints that change anything; unset: they answer 403 */
   apiToken?: string | undefined;
+  /** requests per minute per client address (API_RATE_LIMIT); 0 or unset: no limit */
+  rateLimit?: number;
   /** receive-time clock for commands (the engine's input time); defaults to Date.now */
   clock?: () => number;
   /** the Alpaca broker (trade_updates, account, reconciliation), when Alpaca symbols trade */
@@ -110,6 +113,18 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
       void reply.status(status).send({ error: { code: STATUS_CODES[status] ?? 'bad_request', message: error.message } });
     },
   });
+  // per-address rate limit, before anything else runs for the request (a live stream is one request: it counts once)
+  if (ctx.rateLimit && ctx.rateLimit > 0) {
+    void app.register(rateLimit, {
+      global: false,
+      max: ctx.rateLimit,
+      timeWindow: 60_000,
+      errorResponseBuilder: (_req, c) =>
+        Object.assign(new Error(`too many requests: at most ${c.max} a minute from one address; retry in ${c.after}`), { statusCode: 429 }),
+    });
+    // on every request (API, dashboard, unknown paths), whenever its route was added
+    app.after(() => app.addHook('onRequest', app.rateLimit()));
+  }
   const now = ctx.now ?? Date.now;
   const { engine } = ctx;
   const sessionId = engine.sessionId;
@@ -225,7 +240,8 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
         session: ctx.session?.() ?? null,
         // the model behind the gate, its inference-time histogram and per-symbol pass/block counts
         ml: engine.mlStatus(),
-        execution: engine.executionStatus(),
+        // tickToDecision: live only, input receive time to the risk gateway's approval (µs)
+        execution: { ...engine.executionStatus(), tickToDecision: engine.tickToDecision.summary() },
         books: engine.bookStatus(),
         feeds: Object.fromEntries(feeds.map((f) => [f.venue, f])),
         feedsDown: feeds.filter((f) => f.state !== 'up').map((f) => f.venue),
@@ -287,7 +303,7 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
       const text = await prometheus.text();
       return reply.header('content-type', prometheus.contentType).send(text);
     });
-    route('GET', '/latency', { summary: 'Feed latency distribution per venue (percentiles 0..100, log-spaced buckets)', tags: ['live'], response: S.latencySchema }, () => ({
+    route('GET', '/latency', { summary: 'Feed latency distribution per venue (percentiles 0..100, log-spaced buckets); tick-to-decision latency', tags: ['live'], response: S.latencySchema }, () => ({
       time: now(),
       venues: {
         spot: engine.feedLatency.spot.distribution(),
@@ -295,6 +311,7 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
         ...(engine.feedLatency.alpaca.summary().count > 0 ? { alpaca: engine.feedLatency.alpaca.distribution() } : {}),
       },
       ml: mlLatency(engine),
+      tickToDecision: engine.tickToDecision.summary(),
     }));
     route('GET', '/strategies', {
       summary: 'The trading strategy and each shadow variant side by side (P&L, Sharpe, PSR, DSR)', tags: ['strategies'], response: S.strategiesSchema,

@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import { ConfigError, environmentWithDotenv, loadConfig, VARIABLES } from '../config/config.js';
 import { startLive } from '../engine/live.js';
 import { AlpacaSetupError } from '../engine/alpaca.js';
+import { DataDirError } from '../store/guard.js';
 import { VERSION } from '../version.js';
 
 function positiveNumber(v: string): number {
@@ -73,7 +74,7 @@ program
     try {
       session = await startLive(config, logger, { fresh: opts.fresh });
     } catch (e) {
-      if (e instanceof AlpacaSetupError) {
+      if (e instanceof AlpacaSetupError || e instanceof DataDirError) {
         process.stderr.write(`papertape: ${e.message}\n`);
         process.exit(2);
       }
@@ -113,13 +114,14 @@ program
   .option('--start <when>', 'start playback "immediately" or on the "first-subscription"', 'first-subscription')
   .option('--start-delay <ms>', 'wait this long after the first subscription before playing (lets a client open all its connections)', (v) => Math.round(positiveNumber(v)))
   .option('--drop-depth <venue:SYMBOL:index...>', 'fault injection: withhold the index-th recorded depth diff of a symbol (clients see a sequence gap)')
-  .action(async (files: string[], opts: { port: number; host: string; speed: number; restData?: string; start: string; startDelay?: number; dropDepth?: string[] }) => {
+  .option('--faults', 'fault injection on command: POST /_admin/faults (disconnect, halfOpen, duplicate, reorder, drop, staleSnapshot, rest 429/418)', false)
+  .action(async (files: string[], opts: { port: number; host: string; speed: number; restData?: string; start: string; startDelay?: number; dropDepth?: string[]; faults: boolean }) => {
     if (opts.start !== 'immediately' && opts.start !== 'first-subscription') {
       process.stderr.write('papertape: --start must be immediately or first-subscription\n');
       process.exit(2);
     }
     const { runServeReplay } = await import('../marketdata/replay/cli.js');
-    await runServeReplay({ files, port: opts.port, host: opts.host, speed: opts.speed, restData: opts.restData, startOn: opts.start, startDelayMs: opts.startDelay, dropDepth: opts.dropDepth });
+    await runServeReplay({ files, port: opts.port, host: opts.host, speed: opts.speed, restData: opts.restData, startOn: opts.start, startDelayMs: opts.startDelay, dropDepth: opts.dropDepth, faults: opts.faults });
   });
 
 program

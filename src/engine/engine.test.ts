@@ -593,6 +593,36 @@ describe('metrics recorder, observers and statistics', () => {
 
 // ---------------------------------------------------------------- determinism
 
+describe('kill switch with flatten', () => {
+  it('keeps closing on every tick until flat: a closing order refused on a resyncing book is sent again once it is synced', () => {
+    const s = session();
+    const T = T0 + 100;
+    s.strategy.send('BUY', '0.3');
+    s.wire.depth(T, [['59999.99', '2.10000000']], []);
+    s.engine.tick(T + 30);
+    expect(s.engine.portfolio.position('spot', 'BTCUSDT')?.qty).toBe(0.3);
+    // the book leaves sync, then the operator kills with flatten: the closing order is denied
+    s.wire.p.onReset(['BTCUSDT'], 'resyncing', T + 40);
+    s.engine.control({ cmd: 'kill', flatten: true, reason: 'drill' }, T + 50);
+    expect(s.engine.allOpenOrders()).toEqual([]);
+    s.engine.tick(T + 1000);
+    expect(s.engine.allOpenOrders()).toEqual([]);
+    expect(s.engine.riskStatus().denials['book_not_synced']).toBe(2);
+    // synced again: the next tick sends it, and it fills
+    s.wire.start(T + 1500, BIDS, ASKS);
+    s.engine.tick(T + 2000);
+    const closing = s.engine.allOpenOrders();
+    expect(closing).toHaveLength(1);
+    expect(closing[0]).toMatchObject({ side: 'SELL', type: 'MARKET', qty: 0.3, strategy: 'risk' });
+    s.engine.tick(T + 2100);
+    expect(s.engine.portfolio.position('spot', 'BTCUSDT')?.qty).toBe(0);
+    // flat: later ticks send nothing more
+    s.engine.tick(T + 3000);
+    expect(s.engine.allOpenOrders()).toEqual([]);
+    expect(s.store.listOrders(SESSION, { limit: 100 }).filter((o) => o.strategy === 'risk')).toHaveLength(1);
+  });
+});
+
 describe('determinism', () => {
   it('the same inputs and seed give identical orders and fills', () => {
     fc.assert(

@@ -20,6 +20,7 @@ import type { Broker, BrokerReport, EngineCorrection } from '../execution/broker
 import { parseScaled } from '../core/decimal.js';
 import type { Strategy, StrategyContext } from '../strategy/strategy.js';
 import { Scheduler } from './scheduler.js';
+import { TickToDecision } from './tick-to-decision.js';
 
 export type EngineLogger = Logger;
 
@@ -62,6 +63,12 @@ export interface EngineOptions {
   alsoTrade?: readonly Venue[];
   /** market hours of some instruments (US stocks on Alpaca): closed = a pause for those instruments only */
   marketHours?: InstrumentSchedule | null;
+  /**
+   * Live only: the receive clock (`receiveTime`). With it, the engine records the tick-to-decision latency of
+   * every intent the risk gateway approves while it handles an input (see `tickToDecision`); backtests and
+   * replays pass none and record nothing.
+   */
+  decisionClock?: () => number;
 }
 
 /** A schedule that applies to some instruments only (market hours of a stock exchange). */
@@ -242,6 +249,10 @@ export class Engine implements FeedSink {
   private readonly awaitingBook = new Map<InstrumentKey, Working[]>();
   private savedQueues = new Map<string, RestingState>();
   now: EpochMs;
+  /** live: input receive time to approved intent (empty without `decisionClock`) */
+  readonly tickToDecision = new TickToDecision();
+  /** the receive time of the input whose strategy decisions are being made; NaN outside (timer ticks, commands) */
+  private deciding = NaN;
 
   constructor(private readonly options: EngineOptions) {
     const opts = options;
@@ -498,6 +509,7 @@ export class Engine implements FeedSink {
     this.feedLatency[sync.venue].observe(book.lastEventTime, recvTime);
     if (this.exchange.restingCount(key) > 0) this.exchange.onBook(key, book, this.now);
     this.dataPoints.set(key, (this.dataPoints.get(key) ?? 0) + 1);
+    this.deciding = recvTime;
     if (this.traded(sync.venue)) {
       const mid = book.mid();
       if (Number.isFinite(mid)) {
@@ -509,6 +521,7 @@ export class Engine implements FeedSink {
       const intent = this.strategyFor(inst.symbol).onBook(book, inst, this.ctx);
       if (intent) this.submit(intent);
     }
+    this.deciding = NaN;
     this.sampleEquity(false);
   }
 
@@ -528,8 +541,10 @@ export class Engine implements FeedSink {
             this.stopTracker(key).onTrade(price, qtyToNumber(inst, ev.qtyUnits), ev.eventTime);
             const s = this.strategyFor(inst.symbol);
             if (s.onTrade) {
+              this.deciding = ev.recvTime;
               const intent = s.onTrade(ev, inst, this.ctx);
               if (intent) this.submit(intent);
+              this.deciding = NaN;
             }
           }
         }
@@ -573,7 +588,11 @@ export class Engine implements FeedSink {
   tick(now: EpochMs): void {
     this.options.inputLog?.write(now, 'tick', '');
     this.counters.ticks++;
+    this.deciding = NaN;
     this.advance(now);
+    // a kill with flatten keeps closing what is still open: a closing order refused on a resyncing book, or
+    // one that filled only in part, is sent again on the next tick until every position is flat
+    if (this.flattening) this.flattenAll('flatten', 'kill switch: closing what is still open');
     this.sampleEquity(false);
   }
 
@@ -901,6 +920,8 @@ export class Engine implements FeedSink {
       if (this.observers.length > 0) this.notify({ type: 'denial', time: this.now, venue: intent.venue, symbol: intent.symbol, strategy: intent.strategy, check: decision.check, reason: decision.reason });
       return null;
     }
+    const clock = this.options.decisionClock;
+    if (clock !== undefined && this.deciding === this.deciding) this.tickToDecision.record(clock() - this.deciding);
     // the gateway has checked the instrument
     const approved = decision.order;
     const instrument = inst!;

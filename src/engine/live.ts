@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { randomBytes, randomInt } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
@@ -14,6 +13,7 @@ import { receiveTime } from '../marketdata/binance/connection.js';
 import { BinanceFeed } from '../marketdata/binance/feed.js';
 import { Store } from '../store/db.js';
 import { EVENT_LOG_FORMAT, EventLogWriter, pruneEventLogs } from '../store/eventlog.js';
+import { assertWritableDataDir, guardStore } from '../store/guard.js';
 import type { Engine } from './engine.js';
 import { EngineGroup } from './fanout.js';
 import { createEngine, createShadows, loadShadowParams, loadStrategyParams } from './presets.js';
@@ -44,9 +44,14 @@ export async function startLive(config: Config, logger: Logger, opts: { fresh?: 
   // Alpaca first: its symbols' trading rules and the market hours, or a clear error before anything starts
   const alpacaSetup = symbols.alpaca.length > 0 ? await prepareAlpaca(config, symbols.alpaca, logger.child({ component: 'alpaca' })) : null;
   const dataDir = resolve(config.DATA_DIR);
-  mkdirSync(dataDir, { recursive: true });
+  assertWritableDataDir(dataDir);
   const dbFile = resolve(dataDir, 'papertape.db');
   const store = Store.open(dbFile);
+  if (config.DB_MAX_MB > 0) store.limitSize(config.DB_MAX_MB * 2 ** 20);
+  // a full disk or a database that can no longer be written halts trading (kill switch), never crashes:
+  // what was written stays intact (SQLite rolls the failed write back), /status says why
+  let onStorageFailure = (_message: string): void => {};
+  const storage = guardStore(store, (message) => onStorageFailure(message));
   // a restart continues the latest session (unless --fresh): same account, orders, fills, controls
   const cont = opts.fresh ? null : loadContinuation(store, logger);
   const requestedBalance = config.INITIAL_BALANCE;
@@ -125,9 +130,26 @@ export async function startLive(config: Config, logger: Logger, opts: { fresh?: 
     promoted,
     brokers: broker ? { alpaca: broker } : {},
     marketHours: alpacaSetup?.marketHours ?? null,
+    // frame receive time to approved intent, in an HdrHistogram (GET /latency)
+    decisionClock: receiveTime,
   });
   engineRef = engine;
+  onStorageFailure = (message) => {
+    const reason = `storage failure: ${message}`;
+    logger.error({ err: message, dataDir }, 'database write failed: trading halted (kill switch); fix the disk, then restart');
+    // no strategy order passes from now on; the kill (cancels, event log) follows outside the failed write
+    engine.gateway.halt(reason);
+    setImmediate(() => {
+      try {
+        engine.control({ cmd: 'kill', flatten: false, reason }, receiveTime());
+      } catch (e) {
+        logger.error({ err: (e as Error).message }, 'kill after a storage failure failed');
+      }
+    });
+  };
   if (cont) engine.restore(cont.restore);
+  // a write that failed while the engine was being created (starting or reopening the session) halts it now
+  if (storage.error !== null) onStorageFailure(storage.error);
   // shadow variants: the same inputs, their own virtual accounts (one session each per run)
   const shadows = createShadows({ config, sessionId, startedAt, seed, store, logger: logger.child({ component: 'shadow' }), tradeVenue: config.TRADE_VENUE, alsoTrade: alpacaSetup ? ['alpaca'] : [], marketHours: alpacaSetup?.marketHours ?? null }, runId, shadowParams);
   const group = new EngineGroup(engine, shadows);
@@ -142,6 +164,7 @@ export async function startLive(config: Config, logger: Logger, opts: { fresh?: 
       sink: group,
       logger: logger.child({ component: 'feed' }),
       inputLog: eventLog,
+      idleTimeoutMs: config.BINANCE_WS_IDLE_TIMEOUT_MS,
     }),
   );
   if (symbols.binance.length > 0 && (config.FUTURES || config.TRADE_VENUE === 'usdm')) {
@@ -155,6 +178,7 @@ export async function startLive(config: Config, logger: Logger, opts: { fresh?: 
         logger: logger.child({ component: 'feed' }),
         openInterestPollMs: config.OPEN_INTEREST_POLL_MS,
         inputLog: eventLog,
+        idleTimeoutMs: config.BINANCE_WS_IDLE_TIMEOUT_MS,
       }),
     );
   }
@@ -184,9 +208,10 @@ export async function startLive(config: Config, logger: Logger, opts: { fresh?: 
     version: VERSION,
     startedAt,
     apiToken: config.API_TOKEN,
+    rateLimit: config.API_RATE_LIMIT,
     clock: receiveTime,
     shadows: () => shadows.map((s) => ({ name: s.name, engine: s.engine })),
-    session: () => ({ seed, eventLog: eventLog ? { dir: eventLog.dir, lines: eventLog.lines, bytes: eventLog.bytes } : null, telegram: telegram?.stats() ?? null }),
+    session: () => ({ seed, storage: { ok: storage.error === null, error: storage.error, failedWrites: storage.failedWrites }, eventLog: eventLog ? { dir: eventLog.dir, lines: eventLog.lines, bytes: eventLog.bytes } : null, telegram: telegram?.stats() ?? null }),
   });
   await api.listen({ host: config.HOST, port: config.PORT });
   const addr = api.server.address();

@@ -196,6 +196,8 @@ export interface SessionSpec {
   alsoTrade?: readonly Venue[];
   /** market hours of the instruments they apply to (US stocks) */
   marketHours?: InstrumentSchedule | null;
+  /** live only: the receive clock, to record tick-to-decision latency (EngineOptions.decisionClock) */
+  decisionClock?: () => number;
 }
 
 /** Each shadow variant's strategy parameters as read now (anomaly variants: their parameter file). */
@@ -261,6 +263,7 @@ export function createEngine(s: SessionSpec): Engine {
     brokers: s.brokers ?? {},
     alsoTrade: s.alsoTrade ?? [],
     marketHours: s.marketHours ?? null,
+    ...(s.decisionClock ? { decisionClock: s.decisionClock } : {}),
     variantStrategy: (name) => {
       const v = parseShadows(s.config.SHADOW).find((x) => x.name === name);
       return v ? buildStrategy(variantConfig(s.config, v), s.variantParams?.[name] ?? null, decision) : null;

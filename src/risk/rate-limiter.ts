@@ -32,10 +32,16 @@ export class SlidingRateLimiter {
     return n;
   }
 
-  /** The first window that one more order at `now` would exceed, or null. */
+  /**
+   * The first window that one more order at `now` would exceed, or null. Constant time per window: times
+   * are recorded in order, so a window holds `limit` orders exactly when the limit-th most recent one is
+   * inside it (the walk over every order in the hour used to dominate the risk check's time).
+   */
   wouldExceed(now: EpochMs): RateWindow | null {
+    const cap = this.times.length;
     for (const w of this.windows) {
-      if (this.countSince(now - w.windowMs + 1e-9) >= w.limit) return w;
+      if (this.count < w.limit) continue;
+      if (this.times[(this.head - w.limit + cap) % cap]! >= now - w.windowMs + 1e-9) return w;
     }
     return null;
   }

@@ -47,7 +47,7 @@ export interface Fixture {
   close(): Promise<void>;
 }
 
-export async function apiFixture(opts: { apiToken?: string; stream?: ApiContext['stream']; env?: Record<string, string> } = {}): Promise<Fixture> {
+export async function apiFixture(opts: { apiToken?: string; stream?: ApiContext['stream']; env?: Record<string, string>; rateLimit?: number } = {}): Promise<Fixture> {
   const logger = pino({ level: 'silent' });
   const store = Store.open(':memory:');
   const config = loadConfig({
@@ -63,7 +63,7 @@ export async function apiFixture(opts: { apiToken?: string; stream?: ApiContext[
   p.onSnapshot('ETHUSDT', { lastUpdateId: 50, bids: [['3000.00', '4.0']], asks: [['3000.50', '3.0']] }, T0 + 1);
   let now = T0 + 10;
   const feeds = [feedStatus('spot', 1234, { depth: 2 })];
-  const app = buildApi({ engine, feeds: () => feeds, version: 't', startedAt: T0, apiToken: opts.apiToken, clock: () => now, now: () => now, stream: opts.stream });
+  const app = buildApi({ engine, feeds: () => feeds, version: 't', startedAt: T0, apiToken: opts.apiToken, clock: () => now, now: () => now, stream: opts.stream, rateLimit: opts.rateLimit });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   return {

@@ -98,7 +98,10 @@ function scanInt(text: string, cur: Cursor): number {
     i++;
   }
   cur.pos = i;
-  return i === start ? NaN : v;
+  // a fraction or an exponent (50093240e1) is not an integer as written: the JSON.parse path decides
+  const next = text.charCodeAt(i);
+  if (next === 46 || next === 101 || next === 69) return NaN;
+  return i === start || v > Number.MAX_SAFE_INTEGER ? NaN : v;
 }
 
 /**
@@ -130,7 +133,9 @@ function scanQuotedDecimal(text: string, cur: Cursor, decimals: number): number 
   cur.pos = i + 1;
   if (bad || digits === 0) return NaN;
   if (frac < 0) frac = 0;
-  return frac < decimals ? v * POW10[decimals - frac]! : v;
+  const units = frac < decimals ? v * POW10[decimals - frac]! : v;
+  // past 2^53 units the value cannot be held exactly: malformed, never rounded
+  return units > Number.MAX_SAFE_INTEGER ? NaN : units;
 }
 
 /** Value position of `"key":` at or after `from` within [from, end); -1 if absent. */

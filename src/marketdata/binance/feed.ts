@@ -23,6 +23,8 @@ export interface FeedOptions {
   depthSpeed?: string;
   /** the session's event log: every raw input is written there before it is processed */
   inputLog?: InputLog | null;
+  /** a stream silent this long is dropped and reconnected (default 60 s spot, 120 s USD-M) */
+  idleTimeoutMs?: number;
 }
 
 export type FeedState = 'starting' | 'up' | 'degraded' | 'down' | 'stopped';
@@ -36,7 +38,7 @@ export interface FeedStatus {
   messages: number;
   malformed: Record<string, number>;
   unknownStreams: number;
-  books: Record<string, { state: string; lastUpdateId: number; resyncs: number; gaps: number; snapshots: number; buffered: number }>;
+  books: Record<string, { state: string; lastUpdateId: number; resyncs: number; gaps: number; snapshots: number; buffered: number; staleDropped?: number; snapshotsTooOld?: number }>;
 }
 
 const SNAPSHOT_LIMIT: Record<BinanceVenue, { limit: number; weight: number }> = {
@@ -162,7 +164,7 @@ export class BinanceFeed {
             if (depthSymbols.length > 0) this.processor.onReset(depthSymbols, 'resyncing', receiveTime());
           },
           log: (level, msg, extra) => this.opts.logger[level]({ venue: this.venue, ...extra }, msg),
-          idleTimeoutMs: this.venue === 'spot' ? 60_000 : 120_000,
+          idleTimeoutMs: this.opts.idleTimeoutMs || (this.venue === 'spot' ? 60_000 : 120_000),
         });
         this.connections.push(conn);
         conn.start();
@@ -250,7 +252,7 @@ export class BinanceFeed {
     }));
     const books: FeedStatus['books'] = {};
     for (const [sym, s] of this.processor.syncs) {
-      books[sym] = { state: s.state, lastUpdateId: s.book.lastUpdateId, resyncs: s.resyncs, gaps: s.gaps, snapshots: this.processor.snapshots.get(sym) ?? 0, buffered: s.buffered };
+      books[sym] = { state: s.state, lastUpdateId: s.book.lastUpdateId, resyncs: s.resyncs, gaps: s.gaps, snapshots: this.processor.snapshots.get(sym) ?? 0, buffered: s.buffered, staleDropped: s.staleDropped, snapshotsTooOld: s.snapshotsTooOld };
     }
     let state: FeedState;
     if (this.stopped) state = 'stopped';

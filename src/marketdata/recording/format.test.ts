@@ -108,6 +108,21 @@ describe('RecordingWriter / readRecording', () => {
   });
 });
 
+describe('readGzipLines text decoding', () => {
+  it('reads UTF-8 exactly, ASCII chunks first and characters split between decompressed chunks', async () => {
+    // ASCII lines for more than one decompressed chunk (64 KiB), then lines with 2-, 3- and 4-byte
+    // characters at every offset, so some straddle a chunk boundary
+    const lines: string[] = [];
+    for (let i = 0; i < 3000; i++) lines.push(`${1723161599500000000n + BigInt(i)} {"a":"${'x'.repeat(i % 50)}"}`);
+    for (let i = 0; i < 6000; i++) lines.push(`${1723161600250000000n + BigInt(i)} {"s":"${'é€😀'.repeat(1 + (i % 7))}${'y'.repeat(i % 3)}"}`);
+    const file = join(tmp, 'utf8.gz');
+    writeFileSync(file, gzipSync(Buffer.from(`${lines.join('\n')}\n`, 'utf8')));
+    const got: string[] = [];
+    for await (const l of readGzipLines(file)) got.push(l);
+    expect(got).toEqual(lines);
+  });
+});
+
 /** Files of a directory in write order: by `<prefix>_<day>_<hour>`, then by number (none = 0). */
 function ordered(dir: string): string[] {
   const parse = (n: string) => /^(.*_\d{8}_\d{2})(?:\.(\d+))?\.gz$/.exec(n)!;

@@ -20,6 +20,8 @@ export interface ServeReplayCliOptions {
   startDelayMs?: number | string;
   /** fault injection, `venue:SYMBOL:index` strings or objects */
   dropDepth?: (string | { symbol: string; venue: Venue; index: number })[];
+  /** fault injection on command (POST /_admin/faults) */
+  faults?: boolean;
   /** stop (and resolve) once every recorded message was sent */
   exitWhenDone?: boolean;
   /** log info messages too (warnings are always printed) */
@@ -70,6 +72,7 @@ export async function runServeReplay(opts: ServeReplayCliOptions, io: CliIo = {}
     startDelayMs: opts.startDelayMs === undefined ? undefined : Number(opts.startDelayMs),
     restData: opts.restData,
     dropDepth: opts.dropDepth?.map(parseDrop),
+    faults: opts.faults ?? false,
     logger: stderrLogger(err, opts.verbose ?? false),
   });
   const st = server.status();

@@ -64,7 +64,43 @@ export interface ReplayServerOptions {
   restData?: string;
   /** Fault injection: do not send the index-th (0-based, per venue+symbol, as recorded) depth diff. */
   dropDepth?: { symbol: string; venue: Venue; index: number }[];
+  /** Fault injection on command: `POST /_admin/faults` (a {@link FaultCommand}) and `GET /_admin/faults`. Default off. */
+  faults?: boolean;
   logger?: ReplayLogger;
+}
+
+/**
+ * Faults injected on command (`POST /_admin/faults`, JSON). Each field adds to what is pending; `venue`
+ * limits the command to one venue's WebSocket clients, depth diffs and REST routes (default both).
+ */
+export interface FaultCommand {
+  venue?: Venue;
+  /** close every WebSocket client now (the client reconnects on its own) */
+  disconnect?: boolean;
+  /** half-open: stop sending anything (data and pings) to the current WebSocket clients, sockets stay open */
+  halfOpen?: boolean;
+  /** send each of the next N depth diffs twice */
+  duplicate?: number;
+  /** swap the next N pairs of depth diffs of a symbol (the first is sent after the second) */
+  reorder?: number;
+  /** withhold the next N depth diffs (a sequence gap) */
+  drop?: number;
+  /** answer the next N REST depth requests with the first snapshot served (older than the stream) */
+  staleSnapshot?: number;
+  /** answer the next `count` REST depth/exchangeInfo requests with HTTP 429 or 418 and Retry-After (s) */
+  rest?: { status: 429 | 418; count: number; retryAfter?: number };
+}
+
+/** Faults injected so far (and, in `pending`, still to come). */
+export interface FaultStatus {
+  disconnects: number;
+  halfOpen: number;
+  duplicated: number;
+  reordered: number;
+  dropped: number;
+  staleSnapshots: number;
+  restErrors: number;
+  pending: Record<Venue, { duplicate: number; reorder: number; drop: number; staleSnapshot: number; rest: number }>;
 }
 
 export interface ReplayStatus {
@@ -82,6 +118,8 @@ export interface ReplayStatus {
   /** Depth diffs withheld by `dropDepth`. */
   dropped: number;
   venues: Venue[];
+  /** With the `faults` option: faults injected on command. */
+  faults?: FaultStatus;
 }
 
 export interface ReplayServer {
@@ -477,6 +515,10 @@ interface SymState {
   queue: Ev[];
   /** recent diffs seen while the reference book was not synced (applied after the next snapshot) */
   pendingDiffs: Ev[];
+  /** fault injection: a diff held back to be sent after the next one (reorder) */
+  swapHeld?: Ev;
+  /** fault injection: the first REST depth answer (served again as a stale snapshot) */
+  firstAnswer?: { lastUpdateId: number };
 }
 
 interface Timer {
@@ -505,6 +547,8 @@ interface Client {
   subs: Map<string, string>;
   ip: string;
   ping: NodeJS.Timeout;
+  /** fault injection: half-open, nothing is sent any more */
+  mute?: boolean;
 }
 
 const MAX_STREAMS = 1024;
@@ -1086,7 +1130,7 @@ export async function startReplayServer(opts: ReplayServerOptions): Promise<Repl
     if (!subs) return;
     for (const s of subs) {
       const ws = s.client.ws;
-      if (ws.readyState !== WebSocket.OPEN) continue;
+      if (ws.readyState !== WebSocket.OPEN || s.client.mute) continue;
       if (!s.client.combined) ws.send(data);
       else if (lineText !== null && s.name === recordedName) ws.send(lineText);
       else ws.send(s.prefix + data + '}');
@@ -1240,12 +1284,84 @@ export async function startReplayServer(opts: ReplayServerOptions): Promise<Repl
       // the exchange's truth: dropped diffs are applied too
       st.queue.push(ev);
       if (st.queue.length >= 20_000) catchUp(st);
-      if (ev.drop) {
+      const fp = faultPending[ev.venue];
+      if (ev.drop || fp.drop > 0) {
+        if (!ev.drop) {
+          fp.drop--;
+          faultCounts.dropped++;
+        }
         dropped++;
         // a dropped diff must be visible as a gap on aggregated streams too
         for (const [ms, agg] of st.aggregators) aggFlush(st, ms, agg);
         return;
       }
+      if (st.swapHeld) {
+        const held = st.swapHeld;
+        st.swapHeld = undefined;
+        emitDepth(st, ev);
+        emitDepth(st, held);
+        return;
+      }
+      if (fp.reorder > 0) {
+        fp.reorder--;
+        faultCounts.reordered++;
+        st.swapHeld = ev;
+        return;
+      }
+      emitDepth(st, ev);
+      if (fp.duplicate > 0) {
+        fp.duplicate--;
+        faultCounts.duplicated++;
+        emitDepth(st, ev);
+      }
+      return;
+    }
+    if (ev.sym && ev.venue === 'usdm' && ev.topic.endsWith('|bookTicker')) symState('usdm', ev.sym).lastBookTicker = ev.text;
+    const subs = topics.get(ev.topic);
+    if (subs && subs.length > 0) publish(ev.topic, ev.stream, ev.text, dataOf(ev));
+  };
+
+  // ---- fault injection (on command)
+  const faultCounts = { disconnects: 0, halfOpen: 0, duplicated: 0, reordered: 0, dropped: 0, staleSnapshots: 0, restErrors: 0 };
+  const noFaults = () => ({ duplicate: 0, reorder: 0, drop: 0, staleSnapshot: 0, rest: 0 });
+  const faultPending: Record<Venue, ReturnType<typeof noFaults>> = { spot: noFaults(), usdm: noFaults() };
+  const restFault: Record<Venue, { status: number; retryAfter: number }> = { spot: { status: 429, retryAfter: 1 }, usdm: { status: 429, retryAfter: 1 } };
+  const faultStatus = (): FaultStatus => ({ ...faultCounts, pending: { spot: { ...faultPending.spot }, usdm: { ...faultPending.usdm } } });
+  const count = (v: unknown): number => (typeof v === 'number' && Number.isInteger(v) && v > 0 ? Math.min(v, 1_000_000) : 0);
+  const applyFaults = (f: FaultCommand): string | null => {
+    if (typeof f !== 'object' || f === null) return 'expected a JSON object';
+    if (f.venue !== undefined && f.venue !== 'spot' && f.venue !== 'usdm') return 'venue must be spot or usdm';
+    if (f.rest !== undefined && (typeof f.rest !== 'object' || f.rest === null || (f.rest.status !== 429 && f.rest.status !== 418) || count(f.rest.count) === 0))
+      return 'rest must be {status: 429|418, count: N, retryAfter?: seconds}';
+    const vs: Venue[] = f.venue ? [f.venue] : ['spot', 'usdm'];
+    for (const v of vs) {
+      const p = faultPending[v];
+      p.duplicate += count(f.duplicate);
+      p.reorder += count(f.reorder);
+      p.drop += count(f.drop);
+      p.staleSnapshot += count(f.staleSnapshot);
+      if (f.rest) {
+        p.rest += count(f.rest.count);
+        restFault[v] = { status: f.rest.status, retryAfter: Math.max(1, Math.round(Number(f.rest.retryAfter ?? 1)) || 1) };
+      }
+    }
+    for (const c of [...clients]) {
+      if (!vs.includes(c.venue)) continue;
+      if (f.halfOpen && !c.mute) {
+        c.mute = true;
+        faultCounts.halfOpen++;
+      }
+      if (f.disconnect) {
+        faultCounts.disconnects++;
+        c.ws.terminate();
+      }
+    }
+    log?.warn({ faults: f }, 'replay: faults injected');
+    return null;
+  };
+
+  const emitDepth = (st: SymState, ev: Ev) => {
+    {
       const rec = st.recordedDepthMs ?? 0;
       let data: string | null = null;
       for (const ms of st.depthMs) {
@@ -1260,11 +1376,7 @@ export async function startReplayServer(opts: ReplayServerOptions): Promise<Repl
         const lv = levelsOf(ev);
         for (const [ms, agg] of st.aggregators) aggAdd(st, ms, agg, ev.depth!, lv);
       }
-      return;
     }
-    if (ev.sym && ev.venue === 'usdm' && ev.topic.endsWith('|bookTicker')) symState('usdm', ev.sym).lastBookTicker = ev.text;
-    const subs = topics.get(ev.topic);
-    if (subs && subs.length > 0) publish(ev.topic, ev.stream, ev.text, dataOf(ev));
   };
 
   // ---- the playback loop
@@ -1546,7 +1658,7 @@ export async function startReplayServer(opts: ReplayServerOptions): Promise<Repl
         subs: new Map(),
         ip: req.socket.remoteAddress ?? '',
         ping: setInterval(() => {
-          if (ws.readyState === WebSocket.OPEN) ws.ping();
+          if (ws.readyState === WebSocket.OPEN && !c.mute) ws.ping();
         }, venue === 'usdm' ? 180_000 : 20_000),
       };
       c.ping.unref();
@@ -1601,6 +1713,32 @@ export async function startReplayServer(opts: ReplayServerOptions): Promise<Repl
     };
     const notFound = () => send(404, { code: -1, msg: `Unknown endpoint ${req.method ?? 'GET'} ${u.pathname}` });
     const badSymbol = () => send(400, { code: -1121, msg: 'Invalid symbol.' });
+    if (path === '/_admin/faults' && opts.faults) {
+      if (req.method === 'GET') return send(200, faultStatus());
+      if (req.method !== 'POST') return notFound();
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('data', (d: string) => {
+        if (body.length < 65_536) body += d;
+      });
+      req.on('end', () => {
+        let cmd: FaultCommand;
+        try {
+          cmd = JSON.parse(body || '{}') as FaultCommand;
+        } catch {
+          return send(400, { error: 'body is not JSON' });
+        }
+        const e = applyFaults(cmd);
+        return e ? send(400, { error: e }) : send(200, faultStatus());
+      });
+      return;
+    }
+    if (opts.faults && req.method === 'GET' && /^\/(api\/v3|fapi\/v1)\/(depth|exchangeInfo)$/.test(path) && faultPending[venue].rest > 0) {
+      faultPending[venue].rest--;
+      faultCounts.restErrors++;
+      const rf = restFault[venue];
+      return send(rf.status, { code: -1003, msg: rf.status === 418 ? 'IP banned (fault injection).' : 'Too many requests (fault injection).' }, { 'Retry-After': String(rf.retryAfter) });
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       weightHeader = usedWeight(venue, ip, now).sum;
       return notFound();
@@ -1732,7 +1870,19 @@ export async function startReplayServer(opts: ReplayServerOptions): Promise<Repl
         if (!st) return badSymbol();
         const limit = venue === 'spot' ? spotLimit : usdmLimit;
         catchUp(st);
-        if (st.book.synced) return send(200, answerDepth(st, limit));
+        if (st.book.synced) {
+          const answer = answerDepth(st, limit) as { lastUpdateId: number };
+          if (opts.faults) {
+            const first = st.firstAnswer;
+            if (first === undefined) st.firstAnswer = answer;
+            else if (faultPending[venue].staleSnapshot > 0 && first.lastUpdateId < answer.lastUpdateId) {
+              faultPending[venue].staleSnapshot--;
+              faultCounts.staleSnapshots++;
+              return send(200, first);
+            }
+          }
+          return send(200, answer);
+        }
         if (!st.hasSnapshot || finished || closed) return send(503, { code: -1, msg: 'No depth snapshot for this symbol in the recording.' });
         // like a slow exchange: answer once playback has reached the recorded snapshot
         const h: HeldDepth = { limit, respond: (s, b) => send(s, b) };
@@ -1787,6 +1937,7 @@ export async function startReplayServer(opts: ReplayServerOptions): Promise<Repl
     perStream: Object.fromEntries(perStream),
     dropped,
     venues: [...venues],
+    ...(opts.faults ? { faults: faultStatus() } : {}),
   });
 
   const server: Server = createServer((req, res) => {

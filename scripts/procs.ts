@@ -1,0 +1,114 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Helpers of the reliability scripts (load, soak): the real `papertape` processes, as a user runs them. */
+
+export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+export const CLI = resolve(ROOT, 'bin/papertape.js');
+export const DATA = resolve(ROOT, '../shared/data/binance');
+export const SPOT_FILES = ['spot/btcusdt_20240808.gz', 'spot/btcusdt_20240809.gz'].map((f) => resolve(DATA, f));
+export const USDM_FILES = ['usdm/btcusdt_20240808.gz'].map((f) => resolve(DATA, f));
+
+export interface Proc {
+  child: ChildProcess;
+  out(): string;
+  exited: Promise<number | null>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export function run(args: string[], env: Record<string, string> = {}): Proc {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', ...env } });
+  let out = '';
+  // keep the last 1 MB: enough to find the API URL and the last log lines of a long run
+  const keep = (d: Buffer) => {
+    out += d.toString();
+    if (out.length > 2 ** 20) out = out.slice(-(2 ** 19));
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  return {
+    child,
+    out: () => out,
+    exited,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 60_000, everyMs = 100): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < end) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+export async function getJson<T = any>(url: string): Promise<T> {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status}`);
+  return (await res.json()) as T;
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const addr = server.address();
+  await new Promise<void>((r) => server.close(() => r()));
+  if (typeof addr !== 'object' || !addr) throw new Error('no port');
+  return addr.port;
+}
+
+/** serve-replay of the BTCUSDT recordings on `port` at `speed`. */
+export function serveReplay(port: number, speed: number, extra: string[] = []): Proc {
+  for (const f of [...SPOT_FILES, ...USDM_FILES]) if (!existsSync(f)) throw new Error(`recording not found: ${f}`);
+  return run(['serve-replay', '--port', String(port), '--speed', String(speed), '--start-delay', '1500', ...SPOT_FILES, ...USDM_FILES, ...extra]);
+}
+
+/** `papertape run` (BTCUSDT) against serve-replay on `exchangePort`, in a fresh DATA_DIR; resolves once its API answers. */
+export async function startEngine(exchangePort: number, env: Record<string, string> = {}): Promise<{ proc: Proc; api: string; dir: string; cleanup: () => void }> {
+  const dir = mkdtempSync(join(tmpdir(), 'papertape-reliability-'));
+  const ex = `127.0.0.1:${exchangePort}`;
+  const port = await freePort();
+  const proc = run(['run'], {
+    SYMBOLS: 'BTCUSDT',
+    PORT: String(port),
+    DATA_DIR: dir,
+    WARMUP_SECONDS: '0',
+    RISK_LOSS_STREAK: '0',
+    SHABBAT_PAUSE: 'false',
+    OBI_COOLDOWN_MS: '0',
+    BINANCE_SPOT_WS_URL: `ws://${ex}`,
+    BINANCE_SPOT_REST_URL: `http://${ex}`,
+    BINANCE_FUTURES_WS_URL: `ws://${ex}`,
+    BINANCE_FUTURES_REST_URL: `http://${ex}`,
+    ...env,
+  });
+  const api = `http://127.0.0.1:${port}`;
+  await waitFor('the engine API', async () => (await getJson(`${api}/health`)).status === 'ok', 30_000).catch(async () => {
+    await proc.stop();
+    throw new Error(`the engine did not start:\n${proc.out().slice(-3000)}`);
+  });
+  return { proc, api, dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i < 0) return fallback;
+  const v = Number(process.argv[i + 1]);
+  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} expects a positive number`);
+  return v;
+}

@@ -1,0 +1,121 @@
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { L2Book } from '../book/book.js';
+import { loadConfig } from '../config/config.js';
+import type { Side } from '../core/types.js';
+import { REFERENCE_EXCHANGE_INFO } from '../marketdata/binance/reference.js';
+import { VenueProcessor } from '../marketdata/binance/processor.js';
+import type { Instrument } from '../model/instrument.js';
+import type { OrderIntent } from '../model/order.js';
+import { Store } from '../store/db.js';
+import type { Strategy, StrategyContext } from '../strategy/strategy.js';
+import type { Engine, EngineOptions } from './engine.js';
+import { createEngine } from './presets.js';
+import { TickToDecision } from './tick-to-decision.js';
+
+const T0 = 1_700_000_000_000;
+const logger = pino({ level: 'silent' });
+const stores: Store[] = [];
+afterEach(() => {
+  while (stores.length > 0) stores.pop()!.close();
+});
+
+/** Sends the queued intents, one per book update. */
+class Script implements Strategy {
+  readonly name = 'script';
+  readonly version = '1';
+  readonly id = 'script@1';
+  readonly params = {};
+  readonly queue: { side: Side; btc: number }[] = [];
+  onBook(_book: L2Book, _inst: Instrument, ctx: StrategyContext): OrderIntent | null {
+    const next = this.queue.shift();
+    if (!next) return null;
+    return { venue: 'spot', symbol: 'BTCUSDT', side: next.side, type: 'MARKET', qtyUnits: Math.round(next.btc * 1e8), strategy: this.id, reason: 'test', createdAt: ctx.now };
+  }
+}
+
+/** An engine fed real Binance spot messages through a VenueProcessor; `clock` is its decision clock (live). */
+function session(clock?: () => number): { engine: Engine; strategy: Script; depth: (t: number) => void } {
+  const store = Store.open(':memory:');
+  stores.push(store);
+  const config = loadConfig({
+    SYMBOLS: 'BTCUSDT', FUTURES: 'false', INITIAL_BALANCE: '100000', LATENCY_MODEL: 'constant', LATENCY_ENTRY_MS: '10', LATENCY_RESPONSE_MS: '20',
+    LATENCY_JITTER_MS: '0', RISK_MAX_POSITION: '1', RISK_MAX_ORDER_NOTIONAL: '1000000', RISK_MAX_TOTAL_NOTIONAL: '1000000000', RISK_MAX_DRAWDOWN: '0.99',
+    RISK_ORDERS_PER_SECOND: '1000000', RISK_ORDERS_PER_MINUTE: '1000000', RISK_ORDERS_PER_HOUR: '10000000', BOOK_STALE_MS: '3600000',
+    RISK_LOSS_STREAK: '0', RISK_STOP_ATR: '0', RISK_TAKE_PROFIT_ATR: '0', WARMUP_SECONDS: '0', WARMUP_POINTS: '0', SHABBAT_PAUSE: 'false',
+  });
+  const engine = createEngine({ config, sessionId: 't2d', startedAt: T0, seed: 1, store, logger, tradeVenue: 'spot', ...(clock ? { decisionClock: clock } : {}) });
+  const strategy = new Script();
+  (engine.opts() as EngineOptions).strategy = strategy;
+  const p = new VenueProcessor({ venue: 'spot', sink: engine, logger, symbols: ['BTCUSDT'] });
+  let u = 100;
+  expect(p.onExchangeInfo({ symbols: [REFERENCE_EXCHANGE_INFO.spot['BTCUSDT']] }, T0)).toBeNull();
+  const depth = (t: number): void => {
+    const U = ++u;
+    const msg = JSON.stringify({ stream: 'btcusdt@depth@100ms', data: { e: 'depthUpdate', E: Math.floor(t), s: 'BTCUSDT', U, u: U, b: [['59999.99', `${(U % 7) + 1}.00000000`]], a: [] } });
+    expect(p.onMessage(msg, t)).toBe('ok');
+  };
+  const snapshotId = u;
+  depth(T0);
+  const book = { lastUpdateId: snapshotId, bids: [['60000.00', '1.00000000'], ['59999.99', '2.00000000']], asks: [['60000.01', '5.00000000'], ['60000.02', '5.00000000']] };
+  expect(p.onSnapshot('BTCUSDT', book, T0)).toBe('synced');
+  return { engine, strategy, depth };
+}
+
+describe('tick-to-decision latency', () => {
+  it('live: each approval while handling an input is recorded (receive clock minus the input receive time); denials, timer ticks and commands are not', () => {
+    let lag = 0.025; // ms after the input's receive time
+    let current = T0;
+    const s = session(() => current + lag);
+    const at = (t: number): void => {
+      current = t;
+      s.depth(t);
+    };
+    s.strategy.queue.push({ side: 'BUY', btc: 0.1 }, { side: 'BUY', btc: 0.1 });
+    at(T0 + 100);
+    lag = 0.075;
+    at(T0 + 200);
+    expect(s.engine.tickToDecision.count).toBe(2);
+    // denied (max position 1 BTC): not a decision to record
+    s.strategy.queue.push({ side: 'BUY', btc: 5 });
+    at(T0 + 300);
+    expect(s.engine.counters.denials).toBe(1);
+    expect(s.engine.tickToDecision.count).toBe(2);
+    // timer ticks deliver the fills; a kill with flatten sends a market order outside any input
+    current = T0 + 400;
+    s.engine.tick(T0 + 400);
+    expect(s.engine.portfolio.position('spot', 'BTCUSDT')?.qty).toBeCloseTo(0.2, 9);
+    const orders = s.engine.counters.orders;
+    s.engine.control({ cmd: 'kill', flatten: true, reason: 'test' }, T0 + 410);
+    expect(s.engine.counters.orders).toBe(orders + 1);
+    expect(s.engine.tickToDecision.count).toBe(2);
+    const sum = s.engine.tickToDecision.summary();
+    expect(sum).toMatchObject({ count: 2 });
+    expect(sum.p50Us).toBeCloseTo(25, 0);
+    expect(sum.maxUs).toBeCloseTo(75, 0);
+    expect(sum.p999Us).toBeCloseTo(75, 0);
+  });
+
+  it('without a decision clock (backtests, replays) nothing is recorded', () => {
+    const s = session();
+    s.strategy.queue.push({ side: 'BUY', btc: 0.1 }, { side: 'SELL', btc: 0.1 });
+    s.depth(T0 + 100);
+    s.depth(T0 + 200);
+    expect(s.engine.counters.orders).toBe(2);
+    expect(s.engine.tickToDecision.summary()).toEqual({ count: 0, p50Us: null, p90Us: null, p99Us: null, p999Us: null, maxUs: null });
+  });
+
+  it('summarizes in µs with 3 significant digits and clamps absurd values', () => {
+    const t = new TickToDecision();
+    for (let i = 1; i <= 1000; i++) t.record(i / 1000); // 1..1000 µs
+    const s = t.summary();
+    expect(s.count).toBe(1000);
+    expect(s.p50Us).toBeCloseTo(500, -1);
+    expect(s.p99Us).toBeCloseTo(990, -1);
+    expect(s.maxUs).toBe(1000);
+    t.record(1e9); // 11 days: kept as 60 s
+    expect(t.summary().maxUs).toBe(60e6);
+    t.record(-1); // a clock step back: the smallest value
+    expect(t.summary().count).toBe(1002);
+  });
+});
