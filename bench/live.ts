@@ -4,6 +4,8 @@ import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchResult } from './harness.js';
+import { waitFor } from '../src/core/wait.js';
+import { replayRunEnv } from '../src/marketdata/replay/env.js';
 
 /**
  * The live process, measured from outside as a user runs it: `papertape serve-replay` plays the Binance
@@ -138,20 +140,6 @@ function run(args: string[], env: Record<string, string>, nodeArgs: string[] = [
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor<T>(what: string, fn: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    await sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
 
 async function getJson(url: string): Promise<any> {
   const res = await fetch(url);
@@ -190,13 +178,7 @@ export async function liveRun(speed: number, seconds: number, opts: { env?: Reco
       PORT: '0',
       DATA_DIR: dir,
       // the default log level (info), as a user runs it: every order is logged
-      WARMUP_SECONDS: '0',
-      RISK_LOSS_STREAK: '0',
-      SHABBAT_PAUSE: 'false',
-      BINANCE_SPOT_WS_URL: `ws://${exchange}`,
-      BINANCE_SPOT_REST_URL: `http://${exchange}`,
-      BINANCE_FUTURES_WS_URL: `ws://${exchange}`,
-      BINANCE_FUTURES_REST_URL: `http://${exchange}`,
+      ...replayRunEnv(exchange),
       ...TRADE_OFTEN,
       ...opts.env,
     }, opts.nodeArgs);

@@ -4,6 +4,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { waitFor } from '../src/core/wait.js';
+import { replayRunEnv } from '../src/marketdata/replay/env.js';
+export { waitFor };
 
 /** Helpers of the reliability scripts (load, soak): the real `papertape` processes, as a user runs them. */
 
@@ -42,20 +45,6 @@ export function run(args: string[], env: Record<string, string> = {}): Proc {
   };
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 60_000, everyMs = 100): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
 
 export async function getJson<T = any>(url: string): Promise<T> {
   const res = await fetch(url);
@@ -87,14 +76,8 @@ export async function startEngine(exchangePort: number, env: Record<string, stri
     SYMBOLS: 'BTCUSDT',
     PORT: String(port),
     DATA_DIR: dir,
-    WARMUP_SECONDS: '0',
-    RISK_LOSS_STREAK: '0',
-    SHABBAT_PAUSE: 'false',
+    ...replayRunEnv(ex),
     OBI_COOLDOWN_MS: '0',
-    BINANCE_SPOT_WS_URL: `ws://${ex}`,
-    BINANCE_SPOT_REST_URL: `http://${ex}`,
-    BINANCE_FUTURES_WS_URL: `ws://${ex}`,
-    BINANCE_FUTURES_REST_URL: `http://${ex}`,
     ...env,
   });
   const api = `http://127.0.0.1:${port}`;

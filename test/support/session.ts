@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readLines, referenceBook, SPOT_FILES, USDM_BTC } from './data.js';
 import { getJson, listeningPort, papertape, waitFor, type Proc } from './procs.js';
+import { replayRunEnv } from '../../src/marketdata/replay/env.js';
 
 /** `papertape serve-replay` plus `papertape run` connected to it, as a user runs them. */
 export interface Session {
@@ -43,16 +44,7 @@ export async function startSession(opts: SessionOptions): Promise<Session> {
       SYMBOLS: 'BTCUSDT',
       PORT: '0',
       DATA_DIR: dir,
-      // A replay passes minutes of market in seconds: the wall-clock warm-up (5 min) and loss-streak pause
-      // (15 min) would stop the trading these tests look at.
-      WARMUP_SECONDS: '0',
-      RISK_LOSS_STREAK: '0',
-      // these runs happen at wall-clock time: a CI run on a Friday evening must not pause for Shabbat
-      SHABBAT_PAUSE: 'false',
-      BINANCE_SPOT_WS_URL: `ws://${exchange}`,
-      BINANCE_SPOT_REST_URL: `http://${exchange}`,
-      BINANCE_FUTURES_WS_URL: `ws://${exchange}`,
-      BINANCE_FUTURES_REST_URL: `http://${exchange}`,
+      ...replayRunEnv(exchange),
       ...opts.env,
     });
     const running = engine;
