@@ -1132,10 +1132,8 @@ export class Engine implements FeedSink {
         this.counters.cancelRejects++;
         break;
       case 'execution':
-        if (!this.externalExecution(w, r.cumQty, r.avgPrice, r.qty ?? null, r.price ?? null, r.time)) {
-          this.counters.lateReports++;
-          return;
-        }
+        // booked (with its own afterReport), or nothing new: a late or repeated report
+        if (!this.externalExecution(w, r.cumQty, r.avgPrice, r.qty ?? null, r.price ?? null, r.time)) this.counters.lateReports++;
         return;
       default:
         assertNeverBrokerReport(r);
@@ -1209,30 +1207,26 @@ export class Engine implements FeedSink {
   }
 
   private adoptPosition(venue: Venue, c: EngineCorrection): boolean {
-    {
-      {
-        const inst = this.instruments.get(instrumentKey(venue, c.symbol));
-        const target = inst ? parseScaled(c.qty.replace(/^-/, ''), inst.qtyDecimals) : NaN;
-        if (!inst || Number.isNaN(target)) return false;
-        const want = c.qty.startsWith('-') ? -target : target;
-        const have = Math.round((this.portfolio.position(venue, c.symbol)?.qty ?? 0) * 10 ** inst.qtyDecimals);
-        const diff = want - have;
-        const mark = this.markPrice(inst);
-        if (diff === 0 || !(mark > 0)) return false;
-        const id = `${this.options.sessionId}-${++this.orderSeq}`;
-        const order: Order = {
-          id, venue, symbol: c.symbol, side: diff > 0 ? 'BUY' : 'SELL', type: 'MARKET', timeInForce: 'IOC', postOnly: false,
-          qty: qtyToNumber(inst, Math.abs(diff)), price: null, strategy: 'reconcile',
-          reason: `position at ${venue} is ${c.qty}, ours was ${qtyToNumber(inst, have)}: the difference booked at the mark`,
-          status: 'NEW', filledQty: 0, avgPrice: 0, createdAt: this.now, updatedAt: this.now,
-        };
-        const w: Working = { order, inst, filledUnits: 0, notional: 0, fills: 0 };
-        this.working.set(id, w);
-        this.options.store.upsertOrder(this.options.sessionId, order);
-        this.bookExternalFill(w, Math.abs(diff), mark, this.now, 'FILLED', null);
-        return true;
-      }
-    }
+    const inst = this.instruments.get(instrumentKey(venue, c.symbol));
+    const target = inst ? parseScaled(c.qty.replace(/^-/, ''), inst.qtyDecimals) : NaN;
+    if (!inst || Number.isNaN(target)) return false;
+    const want = c.qty.startsWith('-') ? -target : target;
+    const have = Math.round((this.portfolio.position(venue, c.symbol)?.qty ?? 0) * 10 ** inst.qtyDecimals);
+    const diff = want - have;
+    const mark = this.markPrice(inst);
+    if (diff === 0 || !(mark > 0)) return false;
+    const id = `${this.options.sessionId}-${++this.orderSeq}`;
+    const order: Order = {
+      id, venue, symbol: c.symbol, side: diff > 0 ? 'BUY' : 'SELL', type: 'MARKET', timeInForce: 'IOC', postOnly: false,
+      qty: qtyToNumber(inst, Math.abs(diff)), price: null, strategy: 'reconcile',
+      reason: `position at ${venue} is ${c.qty}, ours was ${qtyToNumber(inst, have)}: the difference booked at the mark`,
+      status: 'NEW', filledQty: 0, avgPrice: 0, createdAt: this.now, updatedAt: this.now,
+    };
+    const w: Working = { order, inst, filledUnits: 0, notional: 0, fills: 0 };
+    this.working.set(id, w);
+    this.options.store.upsertOrder(this.options.sessionId, order);
+    this.bookExternalFill(w, Math.abs(diff), mark, this.now, 'FILLED', null);
+    return true;
   }
 
   /** the instrument's mid, else its last trade, else NaN */
