@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -6,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { BenchResult } from './harness.js';
 import { waitFor } from '../src/core/wait.js';
 import { replayRunEnv } from '../src/marketdata/replay/env.js';
+import { ROOT, run, type Proc } from '../scripts/procs.js';
 
 /**
  * The live process, measured from outside as a user runs it: `papertape serve-replay` plays the Binance
@@ -28,8 +28,6 @@ import { replayRunEnv } from '../src/marketdata/replay/env.js';
  */
 
 // the repository: this file runs as dist/bench/live.js (or bench/live.ts)
-const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)).replace(/\/dist\/?$/, ''));
-const CLI = resolve(ROOT, 'bin/papertape.js');
 const DATA = resolve(ROOT, '../shared/data/binance');
 const SPOT = [join(DATA, 'spot/btcusdt_20240808.gz'), join(DATA, 'spot/btcusdt_20240809.gz')];
 const USDM = [join(DATA, 'usdm/btcusdt_20240808.gz'), join(DATA, 'usdm/ethusdt_20240808.gz')];
@@ -102,40 +100,12 @@ export interface LiveRun {
   rssSeries?: [number, number][];
 }
 
-interface Proc {
-  child: ChildProcess;
-  out: () => string;
-  exited: Promise<number | null>;
-  kill(): Promise<number | null>;
-}
-
-function run(args: string[], env: Record<string, string>, nodeArgs: string[] = []): Proc {
-  const child = spawn(process.execPath, [...nodeArgs, CLI, ...args], {
-    cwd: ROOT,
-    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  // keep the head (listening lines) and the tail only: a long run logs every order
-  const keep = (d: Buffer): void => {
-    out += d.toString();
-    if (out.length > 200_000) out = out.slice(0, 20_000) + out.slice(-100_000);
-  };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  return {
-    child,
-    out: () => out,
-    exited,
-    async kill() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
-      const code = await exited;
-      clearTimeout(t);
-      return code;
-    },
-  };
+/** SIGTERM, and SIGKILL if it has not exited 15 s later. */
+async function kill(p: Proc): Promise<number | null> {
+  const t = setTimeout(() => p.child.kill('SIGKILL'), 15_000);
+  const code = await p.stop();
+  clearTimeout(t);
+  return code;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -251,8 +221,8 @@ export async function liveRun(speed: number, seconds: number, opts: { env?: Reco
     opts.log?.(`live ${speed}x: ${JSON.stringify({ ...out, rssSeries: undefined })}`);
     return out;
   } finally {
-    await engine?.kill();
-    await replay.kill();
+    if (engine) await kill(engine);
+    await kill(replay);
     rmSync(dir, { recursive: true, force: true });
   }
 }

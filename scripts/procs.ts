@@ -23,13 +23,18 @@ export interface Proc {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export function run(args: string[], env: Record<string, string> = {}): Proc {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', ...env } });
+/** `papertape <args>` as a child process (`nodeArgs` before the CLI, e.g. --cpu-prof), its output kept bounded. */
+export function run(args: string[], env: Record<string, string> = {}, nodeArgs: string[] = []): Proc {
+  const child = spawn(process.execPath, [...nodeArgs, CLI, ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
-  // keep the last 1 MB: enough to find the API URL and the last log lines of a long run
-  const keep = (d: Buffer) => {
+  // keep the head (listening lines, the API URL) and the tail only: a long run logs every order
+  const keep = (d: Buffer): void => {
     out += d.toString();
-    if (out.length > 2 ** 20) out = out.slice(-(2 ** 19));
+    if (out.length > 200_000) out = out.slice(0, 20_000) + out.slice(-100_000);
   };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);

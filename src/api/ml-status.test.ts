@@ -1,11 +1,8 @@
 import { resolve } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { apiFixture, type Fixture } from '../../test/support/api.js';
+import { describe, expect, it } from 'vitest';
+import { apiFixtures, type Fixture } from '../../test/support/api.js';
 
-const fixtures: Fixture[] = [];
-afterEach(async () => {
-  while (fixtures.length > 0) await fixtures.pop()!.close();
-});
+const setup = apiFixtures();
 
 async function get(f: Fixture, path: string): Promise<Record<string, unknown>> {
   const r = await fetch(f.base + path);
@@ -15,8 +12,7 @@ async function get(f: Fixture, path: string): Promise<Record<string, unknown>> {
 
 describe('the ML gate in GET /status and GET /latency', () => {
   it('reports the gate off and no model without MODEL_PATH', async () => {
-    const f = await apiFixture();
-    fixtures.push(f);
+    const f = await setup();
     const status = await get(f, '/status');
     expect(status['ml']).toBeNull();
     expect((status['strategy'] as Record<string, unknown>)['mlGate']).toMatchObject({ enabled: false });
@@ -24,8 +20,7 @@ describe('the ML gate in GET /status and GET /latency', () => {
   });
 
   it('names the shipped model and its inference-time summary with MODEL_PATH', async () => {
-    const f = await apiFixture({ env: { MODEL_PATH: resolve('models/gbdt-xgb') } });
-    fixtures.push(f);
+    const f = await setup({ env: { MODEL_PATH: resolve('models/gbdt-xgb') } });
     const status = await get(f, '/status');
     const ml = status['ml'] as Record<string, unknown>;
     expect(ml['model']).toMatch(/gbdt-xgb/);

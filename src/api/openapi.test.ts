@@ -1,15 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { apiFixture, buyBtc, openApiValidator, operations, rawRequest, sseClient, T0, TOKEN, type Fixture, type OpenApiDoc } from '../../test/support/api.js';
+import { describe, expect, it } from 'vitest';
+import { apiFixtures, buyBtc, openApiValidator, operations, rawRequest, sseClient, T0, TOKEN, type Fixture, type OpenApiDoc } from '../../test/support/api.js';
 
-const fixtures: Fixture[] = [];
-afterEach(async () => {
-  while (fixtures.length > 0) await fixtures.pop()!.close();
-});
-async function setup(opts: Parameters<typeof apiFixture>[0] = {}): Promise<Fixture> {
-  const f = await apiFixture(opts);
-  fixtures.push(f);
-  return f;
-}
+const setup = apiFixtures();
 
 type Doc = OpenApiDoc;
 

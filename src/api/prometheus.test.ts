@@ -1,16 +1,8 @@
 import { register as globalRegistry } from 'prom-client';
-import { afterEach, describe, expect, it } from 'vitest';
-import { apiFixture, buyBtc, depth, parseExposition, promValue as value, T0, type Fixture } from '../../test/support/api.js';
+import { describe, expect, it } from 'vitest';
+import { apiFixtures, buyBtc, depth, parseExposition, promValue as value, T0, type Fixture } from '../../test/support/api.js';
 
-const fixtures: Fixture[] = [];
-afterEach(async () => {
-  while (fixtures.length > 0) await fixtures.pop()!.close();
-});
-async function setup(): Promise<Fixture> {
-  const f = await apiFixture();
-  fixtures.push(f);
-  return f;
-}
+const setup = apiFixtures();
 
 async function scrape(f: Fixture) {
   const r = await fetch(`${f.base}/metrics/prometheus`);

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
-import { apiFixture, operations, rawRequest, sseClient, TOKEN, type Fixture, type OpenApiDoc } from '../../test/support/api.js';
+import { describe, expect, it } from 'vitest';
+import { apiFixtures, operations, rawRequest, sseClient, TOKEN, type Fixture, type OpenApiDoc } from '../../test/support/api.js';
 import { SECURITY_HEADERS } from '../web/routes.js';
 
 /**
@@ -9,15 +9,7 @@ import { SECURITY_HEADERS } from '../web/routes.js';
  * and random requests on every route never get a 5xx (fast-check, FUZZ_RUNS for a nightly run).
  */
 
-const fixtures: Fixture[] = [];
-afterEach(async () => {
-  while (fixtures.length > 0) await fixtures.pop()!.close();
-});
-async function setup(opts: Parameters<typeof apiFixture>[0] = {}): Promise<Fixture> {
-  const f = await apiFixture(opts);
-  fixtures.push(f);
-  return f;
-}
+const setup = apiFixtures();
 
 async function openapi(f: Fixture): Promise<OpenApiDoc> {
   const r = await f.app.inject({ url: '/openapi.json' });

@@ -4,19 +4,14 @@ import { createConnection, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EngineNotice } from '../engine/engine.js';
 import { StreamHub } from './stream.js';
-import { apiFixture, buyBtc, rawRequest, sseClient, T0, waitUntil, type Fixture, type SseFrame } from '../../test/support/api.js';
+import { apiFixtures, buyBtc, rawRequest, sseClient, T0, waitUntil, type Fixture, type SseFrame } from '../../test/support/api.js';
 
-const fixtures: Fixture[] = [];
+const setup = apiFixtures();
 const sockets: Socket[] = [];
-afterEach(async () => {
+// registered after the fixtures' hook, so it runs before it: sockets are gone before the servers close
+afterEach(() => {
   for (const s of sockets.splice(0)) s.destroy();
-  while (fixtures.length > 0) await fixtures.pop()!.close();
 });
-async function setup(opts: Parameters<typeof apiFixture>[0] = {}): Promise<Fixture> {
-  const f = await apiFixture(opts);
-  fixtures.push(f);
-  return f;
-}
 const data = (f: SseFrame) => JSON.parse(f.data!) as Record<string, any>;
 
 /** Counts the engine observers that are subscribed now (wraps engine.observe). */

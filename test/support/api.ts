@@ -1,6 +1,7 @@
 import { get as httpGet, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Ajv2020 } from 'ajv/dist/2020.js';
+import { afterEach } from 'vitest';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config/config.js';
 import type { Engine } from '../../src/engine/engine.js';
@@ -45,6 +46,22 @@ export interface Fixture {
   /** moves the engine's input clock (and the edge's wall clock) */
   setNow(t: number): void;
   close(): Promise<void>;
+}
+
+/**
+ * A `setup` for a test file: each call builds an apiFixture, closed after the test that made it
+ * (registers the afterEach; call once at the top level of the file).
+ */
+export function apiFixtures(): (opts?: Parameters<typeof apiFixture>[0]) => Promise<Fixture> {
+  const open: Fixture[] = [];
+  afterEach(async () => {
+    while (open.length > 0) await open.pop()!.close();
+  });
+  return async (opts = {}) => {
+    const f = await apiFixture(opts);
+    open.push(f);
+    return f;
+  };
 }
 
 export async function apiFixture(opts: { apiToken?: string; stream?: ApiContext['stream']; env?: Record<string, string>; rateLimit?: number } = {}): Promise<Fixture> {
