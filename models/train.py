@@ -62,6 +62,33 @@ def parity_rows(X: np.ndarray, n: int, seed: int) -> np.ndarray:
     return rows
 
 
+# Why the second GBDT is scikit-learn's HistGradientBoosting and not LightGBM (written into the gbdt-hgb card).
+LIGHTGBM_WHY = (
+    "The design names LightGBM for the second GBDT. LightGBM is not packaged in Debian 12 and PyPI is not"
+    " reachable on the build machines, so it can be neither installed nor tested here. scikit-learn's"
+    " HistGradientBoostingClassifier is the same kind of model (gradient-boosted trees on histogram-binned"
+    " features with a learned direction for missing values), ships in Debian (python3-sklearn), and its ONNX"
+    " exporter (models/ptml/onnx_trees.py) is tested against predict_proba. A LightGBM model would need an"
+    " exporter of its own with its own tests, so train.py keeps HistGradientBoosting even where lightgbm imports.")
+
+
+def lightgbm_version():
+    """lightgbm's version when it imports, else None."""
+    try:
+        import lightgbm  # noqa: F401
+    except Exception:  # ImportError, or a broken install
+        return None
+    return getattr(lightgbm, "__version__", "unknown")
+
+
+def lightgbm_note() -> str:
+    v = lightgbm_version()
+    if v is None:
+        return "lightgbm is not installed (not in Debian 12; PyPI unreachable): gbdt-hgb is scikit-learn's HistGradientBoosting"
+    return (f"lightgbm {v} imports, but gbdt-hgb stays scikit-learn's HistGradientBoosting:"
+            " no LightGBM -> ONNX exporter is written and tested here")
+
+
 def library_versions() -> dict:
     import onnx
     import sklearn
@@ -156,7 +183,8 @@ class Trainer:
         predict = lambda X: model.predict_proba(X[:, cols]).astype(np.float64)  # noqa: E731
         return self._finish_trees("gbdt-hgb", ens, predict, {
             "library": "scikit-learn", "estimator": "HistGradientBoostingClassifier", "iterations": best,
-            "iterationsChosenBy": "the iteration with the lowest validation log loss (staged), then refit on train", **params})
+            "iterationsChosenBy": "the iteration with the lowest validation log loss (staged), then refit on train", **params,
+            "notLightGBM": {"lightgbm": lightgbm_version(), "why": LIGHTGBM_WHY}})
 
     def _finish_trees(self, name: str, ens, predict, training: dict) -> dict:
         from ptml.onnx_trees import ensemble_to_onnx, evaluate_attributes, node_attributes
@@ -321,8 +349,12 @@ def card_markdown(c: dict) -> str:
     data = c["data"]
     lines = [f"# Model card: {c['name']}", "",
              f"{c['kind']}: {c['model'].get('estimator') or c['model'].get('architecture')} ({c['model']['library']}); "
-             f"`model.onnx` {c['modelBytes']:,} bytes, sidecar `model.json`, parity rows `parity.json`.", "",
-             "## Data", "",
+             f"`model.onnx` {c['modelBytes']:,} bytes, sidecar `model.json`, parity rows `parity.json`.", ""]
+    why = c["model"].get("notLightGBM")
+    if why:
+        lines += ["## Why scikit-learn's histogram GBDT, not LightGBM", "", why["why"] + (
+            "" if why.get("lightgbm") is None else f" (lightgbm {why['lightgbm']} was importable when this model was trained.)"), ""]
+    lines += ["## Data", "",
              f"- {data['venue']} {data['symbol']}, recordings {', '.join(data['files'])} (`../shared/data`), built with `papertape dataset`",
              f"- label: the mid's move over **{c['horizon']}**: down / flat / up, dead band ±{c['deadBandBp']:.3f} bp",
              f"- sampling: {data['sampling']}; splits by time, {data['embargo']}", ""]
@@ -378,6 +410,8 @@ def main(argv=None) -> int:
         return 0
     if not a.data:
         ap.error("--data is required")
+    if any(n.strip() == "gbdt-hgb" for n in a.only.split(",")):
+        print(lightgbm_note(), flush=True)
     ds = load_dataset(a.data)
     tr = Trainer(ds, a.out, a.seed, a.quick)
     summary = {}

@@ -1,7 +1,8 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { int, money, num, pct, price, qty } from '../src/web/client/format.js';
 import { SPOT_FILES, USDM_BTC } from './support/data.js';
 import { getJson, ROOT, waitFor } from './support/procs.js';
 import { startSession, type Session } from './support/session.js';
@@ -58,6 +59,75 @@ async function until(page: Page, what: string, expression: string, timeoutMs = 1
   await waitFor(what, async () => Boolean(await page.evaluate(expression)), timeoutMs, 100);
 }
 
+/** [r, g, b, least alpha] of the equity line (--accent, #4aa3ff, 2 px wide: opaque) */
+const EQUITY_RGB = [74, 163, 255, 200];
+/**
+ * the drawdown series (--neg, #ff5d6c): a 1 px line, anti-aliased where it slopes and half cut where it runs at 0
+ * along the pane's top, over its area fill (alpha 0.05 .. 0.35): any pixel of its colour from alpha 60 counts
+ */
+const DRAWDOWN_RGB = [255, 93, 108, 60];
+
+/**
+ * For each wide canvas of the chart (the panes, not the axes): its height and, per colour, the fraction of its
+ * columns holding pixels of that colour (at least that alpha). Evaluated in the page.
+ */
+async function paneColumns(page: Page, colours: number[][]): Promise<{ height: number; fractions: number[] }[]> {
+  return (await page.evaluate(`(() => {
+    const colours = ${JSON.stringify(colours)};
+    const out = [];
+    for (const c of document.querySelectorAll('#equity-chart canvas')) {
+      if (c.width < 200 || c.height < 40) continue;
+      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      const cols = colours.map(() => new Set());
+      for (let i = 0; i < d.length; i += 4) {
+        colours.forEach(([r, g, b, a], k) => {
+          if (d[i + 3] > a && Math.abs(d[i] - r) < 16 && Math.abs(d[i + 1] - g) < 16 && Math.abs(d[i + 2] - b) < 16) cols[k].add((i / 4) % c.width);
+        });
+      }
+      out.push({ height: c.height, fractions: cols.map((s) => s.size / c.width) });
+    }
+    return out;
+  })()`)) as { height: number; fractions: number[] }[];
+}
+
+/** A number of a /metrics slice as the page picks it (src/web/client/app.ts `sliceNum`): the slice's own field, else its `returns`' one. */
+function sliceNum(s: Record<string, any>, ...keys: string[]): number | undefined {
+  for (const o of [s, s['returns'] ?? {}]) {
+    for (const k of keys) {
+      const v = o[k];
+      if (v !== undefined && v !== null) return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+    }
+  }
+  return undefined;
+}
+
+/** The rows of `#perf-breakdown` the page must show for a /metrics answer, formatted by the page's own functions. */
+function breakdownRows(m: Record<string, any>): Record<string, Record<string, string>> {
+  const out: Record<string, Record<string, string>> = {};
+  for (const kind of ['bySymbol', 'byStrategy'] as const) {
+    for (const [name, s] of Object.entries((m[kind] ?? {}) as Record<string, Record<string, any>>)) {
+      out[`${kind}:${name}`] = {
+        name,
+        trades: int(sliceNum(s, 'trades', 'totalTrades')),
+        winrate: pct(sliceNum(s, 'winRate'), 1),
+        pnl: money(sliceNum(s, 'netPnl', 'totalPnl', 'pnl'), true),
+        sharpe: num(sliceNum(s, 'sharpe')),
+        maxdd: pct(sliceNum(s, 'maxDrawdown')),
+      };
+    }
+  }
+  return out;
+}
+
+/** The depth ladder's rows for a GET /book answer (src/web/client/depth.ts): best ask and best bid first, with cumulative quantities. */
+function ladderRows(book: { bids: [number, number][]; asks: [number, number][] }, levels: number): { asks: string[][]; bids: string[][] } {
+  const side = (lv: [number, number][]): string[][] => {
+    let s = 0;
+    return lv.slice(0, levels).map(([p, q]) => [price(p), qty(q), qty((s += q))]);
+  };
+  return { asks: side(book.asks), bids: side(book.bids) };
+}
+
 const numberIn = (text: string | null): number => Number((text ?? '').replace(/[,%+\s]/g, '').replace('−', '-'));
 
 /** The headline figures the page shows: `overall` where /metrics has it, else its top-level fields. */
@@ -80,6 +150,7 @@ describe('dashboard at / in a browser', () => {
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`no chromium at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
     mkdirSync(ARTIFACTS, { recursive: true });
+    console.log(`dashboard screenshots go to ${ARTIFACTS}`);
     session = await startSession({
       // a 4 s pause after the engine subscribes: the page is open before the first trade
       replay: [...SPOT_FILES, USDM_BTC, '--speed', '40', '--start-delay', '4000'],
@@ -90,6 +161,8 @@ describe('dashboard at / in a browser', () => {
         RISK_ORDERS_PER_HOUR: '10000',
         STREAM_INTERVAL_MS: '100',
         SHADOW: 'wide:IMBALANCE_THRESHOLD=0.5',
+        // the exchange clock runs 40x ours (serve-replay --speed 40), for the feed lag check
+        BINANCE_FEED_TIME_SCALE: '40',
       },
     });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
@@ -101,6 +174,8 @@ describe('dashboard at / in a browser', () => {
   afterAll(async () => {
     await browser?.close();
     await session?.stop();
+    const shots = existsSync(ARTIFACTS) ? readdirSync(ARTIFACTS).filter((f) => f.endsWith('.png')) : [];
+    console.log(`dashboard screenshots in ${ARTIFACTS}: ${shots.join(', ') || 'none'}`);
   });
 
   it('serves the page with its security headers, no inline script or style, and the chart library from our server', async () => {
@@ -159,21 +234,21 @@ describe('dashboard at / in a browser', () => {
   it('draws the equity curve on the chart canvas', async () => {
     await until(page, 'two points on the chart', 'Number(document.getElementById("equity-chart").dataset.points) >= 2', 20_000);
     // columns of the wide canvases (the panes, not the axes) holding pixels of the equity line's colour (#4aa3ff)
-    const widest = (await page.evaluate(`(() => {
-      let best = 0;
-      for (const c of document.querySelectorAll('#equity-chart canvas')) {
-        if (c.width < 200 || c.height < 50) continue;
-        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-        const cols = new Set();
-        for (let i = 0; i < d.length; i += 4) {
-          if (Math.abs(d[i] - 74) < 16 && Math.abs(d[i + 1] - 163) < 16 && Math.abs(d[i + 2] - 255) < 16 && d[i + 3] > 200) cols.add((i / 4) % c.width);
-        }
-        best = Math.max(best, cols.size / c.width);
-      }
-      return best;
-    })()`)) as number;
+    const widest = Math.max(...(await paneColumns(page, [EQUITY_RGB])).map((p) => p.fractions[0]!));
     // fitted to the data, the line runs across most of the pane
     expect(widest).toBeGreaterThan(0.5);
+  });
+
+  it('draws the drawdown series in its pane below the equity', async () => {
+    const panes = await paneColumns(page, [EQUITY_RGB, DRAWDOWN_RGB]);
+    const equityPane = panes.find((p) => p.fractions[0]! > 0.5);
+    const drawdownPane = panes.find((p) => p.fractions[1]! > 0.5);
+    // the drawdown line (--neg, #ff5d6c) runs across its own pane, a lower one than the equity's, without the equity line
+    expect(equityPane, JSON.stringify(panes)).toBeDefined();
+    expect(drawdownPane, JSON.stringify(panes)).toBeDefined();
+    expect(drawdownPane).not.toBe(equityPane);
+    expect(drawdownPane!.height).toBeLessThan(equityPane!.height);
+    expect(drawdownPane!.fractions[0]).toBe(0);
   });
 
   it('shows the same account, positions, open orders and statistics as the API', async () => {
@@ -220,12 +295,75 @@ describe('dashboard at / in a browser', () => {
     await page.screenshot({ path: resolve(ARTIFACTS, 'desktop.png'), fullPage: true });
   });
 
+  it('shows the same depth ladder, volatility and per-symbol/per-strategy figures as the API', async () => {
+    // (after the replay: the market has stopped; each comparison is against API answers fetched in the same moment)
+    const selected = await page.locator('#book-tabs [aria-selected="true"]').getAttribute('data-book');
+    expect(selected).toMatch(/^(spot|usdm):BTCUSDT$/);
+    const [venue, symbol] = selected!.split(':') as [string, string];
+    const levels = await page.locator('#depth .lvl.bid').count();
+    expect(levels).toBe(10);
+    // the volatility needs two 1-minute periods of the session: wait for the API to have one
+    await waitFor('a volatility from /metrics', async () => typeof (await getJson(`${session.api}/metrics`)).body.overall?.returns?.annualVolatility === 'number', 70_000, 500);
+    let last = '';
+    await waitFor('the ladder, volatility and breakdown to match the API', async () => {
+      const [book, metrics] = await Promise.all([getJson(`${session.api}/book/${symbol}?venue=${venue}&depth=${levels}`), getJson(`${session.api}/metrics`)]);
+      const shown = (await page.evaluate(`(() => {
+        const cells = (row) => [...row.querySelectorAll('.lvl-px, .lvl-qty, .lvl-cum')].map((e) => e.textContent);
+        const rows = {};
+        for (const tr of document.querySelectorAll('#perf-breakdown tbody tr')) {
+          rows[tr.dataset.key] = Object.fromEntries([...tr.querySelectorAll('td')].map((td) => [td.dataset.col, td.textContent]));
+        }
+        const vol = document.getElementById('perf-vol');
+        return {
+          // the ladder's top row is the deepest ask shown: best first, as the API lists them
+          asks: [...document.querySelectorAll('#depth .lvl.ask')].map(cells).reverse().filter((c) => c[0] !== ''),
+          bids: [...document.querySelectorAll('#depth .lvl.bid')].map(cells).filter((c) => c[0] !== ''),
+          vol: vol.querySelector('.value').textContent,
+          volValue: vol.dataset.value,
+          rows,
+        };
+      })()`)) as { asks: string[][]; bids: string[][]; vol: string; volValue: string; rows: Record<string, Record<string, string>> };
+      const v = metrics.body.overall?.returns?.annualVolatility as number | null;
+      const want = {
+        ...ladderRows(book.body, levels),
+        vol: pct(v),
+        volValue: typeof v === 'number' ? String(v) : '',
+        rows: breakdownRows(metrics.body),
+      };
+      last = JSON.stringify({ shown, want });
+      return book.status === 200 && JSON.stringify(shown) === JSON.stringify(want);
+    }, 15_000, 250).catch((e: Error) => {
+      throw new Error(`${e.message}; last comparison ${last}`);
+    });
+    const { shown, want } = JSON.parse(last) as Record<'shown' | 'want', { asks: string[][]; bids: string[][]; vol: string; rows: Record<string, unknown> }>;
+    expect(shown).toEqual(want);
+    // there was something to compare: full ladders, a volatility, and a row per symbol and per strategy version
+    expect(shown.asks).toHaveLength(levels);
+    expect(shown.bids).toHaveLength(levels);
+    expect(shown.vol).toMatch(/^\d+(,\d{3})*\.\d\d%$/);
+    expect(Object.keys(shown.rows)).toEqual(expect.arrayContaining(['bySymbol:BTCUSDT', expect.stringMatching(/^byStrategy:obi@/)]));
+  }, 100_000);
+
+  it('refuses a control sent from the page without a token, and the engine keeps running', async () => {
+    const authBefore = seen.auth.length;
+    const [status, body] = (await page.evaluate(`fetch('/pause', { method: 'POST' }).then(async (r) => [r.status, await r.json()])`)) as [number, { error: { code: string } }];
+    expect(status).toBe(401); // API_TOKEN is set: a missing token is 401 (403 only when the server has no token)
+    expect(body.error.code).toBe('unauthorized');
+    // it went out without any Authorization header
+    expect(seen.auth.slice(authBefore)).toEqual(['']);
+    expect((await getJson(`${session.api}/status`)).body.risk).toMatchObject({ paused: false, halted: false });
+    await new Promise((r) => setTimeout(r, 300)); // a few snapshots later, the page still shows it running
+    expect(await page.locator('#risk-state').getAttribute('data-state')).toBe('running');
+    expect((await getJson(`${session.api}/status`)).body.risk.paused).toBe(false);
+  });
+
   it('hides the controls without a token; a wrong token gets the server 401 message; the right one pauses', async () => {
     expect(await page.locator('#controls').isVisible()).toBe(false);
     expect(await page.locator('[data-action="pause"]').isVisible()).toBe(false);
     expect(await page.locator('#strategies button[data-variant]').first().isVisible()).toBe(false);
     expect(await page.locator('#token-form').isVisible()).toBe(true);
     const problemsBefore = seen.problems.length;
+    const authBefore = seen.auth.length;
 
     // a wrong token: the control is offered, the server refuses, the page says why in the server's words
     const wrong = 'not-the-token-at-all-0000';
@@ -254,7 +392,7 @@ describe('dashboard at / in a browser', () => {
     expect(await page.locator('#strategies button[data-variant="wide"]').isVisible()).toBe(true);
     // the token stays in this tab's sessionStorage only and went out as a bearer header
     expect(await page.evaluate('[sessionStorage.getItem("papertape.apiToken"), localStorage.length]')).toEqual([TOKEN, 0]);
-    expect(seen.auth).toEqual([`Bearer ${wrong}`, `Bearer ${TOKEN}`]);
+    expect(seen.auth.slice(authBefore)).toEqual([`Bearer ${wrong}`, `Bearer ${TOKEN}`]);
     // the only console output since: the browser's note of the refused request
     expect(seen.problems.slice(problemsBefore).every((p) => /status of 401/.test(p))).toBe(true);
     await page.screenshot({ path: resolve(ARTIFACTS, 'desktop-paused.png'), fullPage: false });

@@ -1,11 +1,13 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SPOT_FILES, USDM_BTC } from './support/data.js';
 import { getJson, logLines, papertape, waitFor, type LogLine } from './support/procs.js';
 import { startSession, type Session } from './support/session.js';
+import { replayRunEnv } from '../src/marketdata/replay/env.js';
 
 /**
  * Disk faults. At start, a DATA_DIR that cannot be written is a clear error (exit 2, the message names
@@ -130,5 +132,162 @@ describe('a full database mid-run halts trading safely', () => {
     expect(db.orders).toBeGreaterThan(0);
     expect(db.orders).toBe(apiOrders);
     expect(db.fills).toBeGreaterThan(0);
+  });
+});
+
+/**
+ * An ext4 file system in a file on a loop device, mounted with `errors=remount-ro`. `fail()` makes the
+ * kernel remount it read-only at once, as it does after an I/O error (ext4's `trigger_fs_error`), even
+ * with files open for writing (a plain `mount -o remount,ro` refuses while a file is open for writing:
+ * EBUSY; so does the same inside `unshare -rm` on a tmpfs). Needs root and loop devices: without them
+ * this throws, naming what is missing.
+ */
+function ext4Volume(): { dir: string; fail(): void; repairAndMount(): void; cleanup(): void } {
+  const base = mkdtempSync(join(tmpdir(), 'papertape-ext4-'));
+  const img = join(base, 'disk.img');
+  const dir = join(base, 'mnt');
+  mkdirSync(dir);
+  const run = (cmd: string, args: string[], ok = [0]): string => {
+    const r = spawnSync(cmd, args, { encoding: 'utf8' });
+    if (r.error || !ok.includes(r.status ?? -1)) {
+      throw new Error(`read-only DATA_DIR test needs root, loop devices and ext4 (${cmd} ${args.join(' ')}: ${r.error?.message ?? `exit ${r.status}: ${r.stderr.trim()}`})`);
+    }
+    return r.stdout.trim();
+  };
+  const mount = () => run('mount', ['-o', 'loop,errors=remount-ro', img, dir]);
+  writeFileSync(img, '');
+  truncateSync(img, 96 << 20);
+  run('mkfs.ext4', ['-q', '-F', img]);
+  mount();
+  const trigger = () => join('/sys/fs/ext4', basename(run('findmnt', ['-n', '-o', 'SOURCE', dir])), 'trigger_fs_error');
+  if (!existsSync(trigger())) throw new Error(`read-only DATA_DIR test needs ext4's ${trigger()} (kernel with ext4 sysfs)`);
+  return {
+    dir,
+    fail: () => writeFileSync(trigger(), '1'),
+    // what an operator does after a disk error: unmount, check the file system, mount it again
+    repairAndMount: () => {
+      run('umount', [dir]);
+      run('e2fsck', ['-f', '-y', img], [0, 1]);
+      mount();
+    },
+    cleanup: () => {
+      spawnSync('umount', [dir]);
+      rmSync(base, { recursive: true, force: true });
+    },
+  };
+}
+
+describe('DATA_DIR turning read-only mid-run halts trading safely', () => {
+  let vol: ReturnType<typeof ext4Volume>;
+  let session: Session;
+  let logs: LogLine[];
+  let before: any;
+  let atFailure: any;
+  let atEnd: any;
+  let exitCode: number | null;
+  let stillRunning: boolean;
+  let apiOrders: { id: string }[];
+  let db: { integrity: string; orders: string[]; quickCheck: string };
+  let restarted: { orders: number; storageOk: boolean; exit: number | null; log: string };
+  let probeError = '';
+
+  beforeAll(async () => {
+    vol = ext4Volume();
+    const dataDir = join(vol.dir, 'data');
+    session = await startSession({
+      replay: [SPOT_FILES[0]!, USDM_BTC, '--speed', '20', '--start-delay', '1500'],
+      // every commit synced: a disk error that aborts the file system's journal loses nothing committed
+      // (with the default, normal, it loses what came after the last checkpoint: see docs/reliability.md)
+      env: { OBI_COOLDOWN_MS: '0', API_RATE_LIMIT: '0', DATA_DIR: dataDir, DB_SYNCHRONOUS: 'full' },
+    });
+    try {
+      await waitFor('a few orders', async () => (await getJson(`${session.api}/orders?limit=10`)).body.orders.length >= 3, 30_000, 100);
+      before = (await getJson(`${session.api}/status`)).body;
+      vol.fail();
+      try {
+        writeFileSync(join(dataDir, 'probe'), 'x');
+      } catch (e) {
+        probeError = (e as NodeJS.ErrnoException).code ?? '';
+      }
+      atFailure = await waitFor('the engine to notice the read-only disk', async () => {
+        const s = (await getJson(`${session.api}/status`)).body;
+        return s.session?.storage?.ok === false && s;
+      }, 30_000, 100);
+      // the strategy keeps deciding for a while
+      await waitFor('more intents after the failure', async () => {
+        const s = (await getJson(`${session.api}/status`)).body;
+        return s.counters.intents > atFailure.counters.intents + 20 && s;
+      }, 30_000, 200);
+      atEnd = (await getJson(`${session.api}/status`)).body;
+      apiOrders = (await getJson(`${session.api}/orders?limit=10000`)).body.orders;
+      stillRunning = session.engine.child.exitCode === null;
+      exitCode = await session.engine.kill('SIGTERM');
+      logs = logLines(session.engine);
+      // the disk is repaired and mounted again, then the database is checked and the engine restarted on it
+      vol.repairAndMount();
+      const conn = new Database(join(dataDir, 'papertape.db'), { fileMustExist: true });
+      try {
+        db = {
+          integrity: conn.pragma('integrity_check', { simple: true }) as string,
+          quickCheck: conn.pragma('quick_check', { simple: true }) as string,
+          orders: (conn.prepare('SELECT id FROM orders ORDER BY id').all() as { id: string }[]).map((r) => r.id),
+        };
+      } finally {
+        conn.close();
+      }
+      const again = papertape(['run'], { SYMBOLS: 'BTCUSDT', PORT: '0', DATA_DIR: dataDir, DB_SYNCHRONOUS: 'full', ...replayRunEnv(session.exchange) });
+      try {
+        const url = await waitFor('the restarted engine API', () => /"url":"(http:\/\/[^"]+)"/.exec(again.stdout())?.[1], 20_000);
+        const st = (await getJson(`${url}/status`)).body;
+        restarted = { orders: (await getJson(`${url}/orders?limit=10000`)).body.orders.length, storageOk: st.session?.storage?.ok !== false, exit: null, log: '' };
+      } finally {
+        restarted ??= { orders: -1, storageOk: false, exit: null, log: '' };
+        restarted.exit = await again.kill('SIGTERM');
+        restarted.log = again.stdout().slice(-2000) + again.stderr().slice(-2000);
+      }
+    } catch (e) {
+      await session.stop();
+      throw new Error(`${(e as Error).message}\n${session.engine.stdout().slice(-3000)}\n${session.engine.stderr().slice(-2000)}`);
+    }
+  }, 180_000);
+
+  afterAll(async () => {
+    await session?.stop();
+    vol?.cleanup();
+  });
+
+  it('the file system did turn read-only', () => {
+    expect(probeError).toBe('EROFS');
+    expect(before.session.storage.ok).not.toBe(false);
+    expect(before.counters.orders).toBeGreaterThan(0);
+  });
+
+  it('halts with the kill switch, and the log and /status say why', () => {
+    for (const s of [atFailure, atEnd]) {
+      expect(s.risk.halted).toBe(true);
+      // the database or the event log, whichever wrote first after the disk turned read-only
+      expect(s.risk.haltReason).toMatch(/^storage failure: (SQLITE_(IOERR|READONLY|CANTOPEN)|event log: EROFS)/);
+      expect(s.session.storage.error).toMatch(/^SQLITE_(IOERR|READONLY|CANTOPEN)/);
+    }
+    expect(logs.filter((l) => l.msg === 'database write failed: trading halted (kill switch); fix the disk, then restart')).toHaveLength(1);
+  });
+
+  it('sends no order after the failure, though the strategy kept asking, and keeps running', () => {
+    expect(atEnd.counters.orders).toBe(atFailure.counters.orders);
+    expect(atEnd.counters.intents).toBeGreaterThan(atFailure.counters.intents);
+    expect(atEnd.counters.denials).toBeGreaterThan(atFailure.counters.denials);
+    expect(apiOrders.length).toBe(atEnd.counters.orders);
+    expect(stillRunning).toBe(true);
+    expect(exitCode).toBe(0);
+    expect(session.engine.stderr()).not.toMatch(/^\s+at /m);
+  });
+
+  it('after the disk is repaired: the database is intact with exactly the orders the API showed, and the engine restarts on it', () => {
+    expect(db.integrity).toBe('ok');
+    expect(db.quickCheck).toBe('ok');
+    expect(db.orders).toEqual(apiOrders.map((o) => o.id).sort());
+    expect(restarted.storageOk, restarted.log).toBe(true);
+    expect(restarted.orders, restarted.log).toBe(apiOrders.length);
+    expect(restarted.exit, restarted.log).toBe(0);
   });
 });

@@ -61,3 +61,18 @@ def test_train_writes_model_sidecar_card_and_parity(tmp_path, only):
     assert "| majority class" in md and "| logistic regression" in md
     p = json.loads((d / "parity.json").read_text())
     assert len(p["probabilities"]) == (train.PARITY_ROWS if only != "lstm" else train.PARITY_SEQS)
+    if only == "gbdt-hgb":
+        # the card says why the second GBDT is scikit-learn's and not LightGBM
+        assert card["model"]["notLightGBM"] == {"lightgbm": train.lightgbm_version(), "why": train.LIGHTGBM_WHY}
+        assert "## Why scikit-learn's histogram GBDT, not LightGBM" in md and "not packaged in Debian 12" in md
+
+
+def test_lightgbm_is_reported_but_not_used(monkeypatch):
+    import sys
+    import types
+    monkeypatch.setitem(sys.modules, "lightgbm", None)  # import fails
+    assert train.lightgbm_version() is None
+    assert "not installed" in train.lightgbm_note()
+    monkeypatch.setitem(sys.modules, "lightgbm", types.SimpleNamespace(__version__="4.9.9"))
+    assert train.lightgbm_version() == "4.9.9"
+    assert "lightgbm 4.9.9 imports, but gbdt-hgb stays scikit-learn's HistGradientBoosting" in train.lightgbm_note()

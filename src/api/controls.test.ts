@@ -21,7 +21,7 @@ afterEach(async () => {
 async function setup(apiToken: string | undefined) {
   const store = Store.open(':memory:');
   const logged: { source: string; payload: string }[] = [];
-  const config = loadConfig({ SYMBOLS: 'BTCUSDT', FUTURES: 'false', WARMUP_SECONDS: '0', WARMUP_POINTS: '0', OBI_ORDER_TYPE: 'post-only', LATENCY_ENTRY_MS: '1', LATENCY_RESPONSE_MS: '1' });
+  const config = loadConfig({ SYMBOLS: 'BTCUSDT', FUTURES: 'false', MODEL_PATH: '', WARMUP_SECONDS: '0', WARMUP_POINTS: '0', OBI_ORDER_TYPE: 'post-only', LATENCY_ENTRY_MS: '1', LATENCY_RESPONSE_MS: '1' });
   const engine: Engine = createEngine({
     config, sessionId: 's', startedAt: T0, seed: 1, store, logger, tradeVenue: 'spot',
     inputLog: { write: (_t, source, payload) => void logged.push({ source, payload }) },

@@ -249,7 +249,82 @@ export const statusSchema = z.looseObject({
   risk: riskStatus,
 });
 
-export const metricsSchema = z.looseObject({ totalTrades: num, winRate: nnum, totalPnl: num, fees: num, sharpe: nnum, maxDrawdown: num });
+const d = (schema: z.ZodType, description: string) => schema.meta({ description });
+
+/** empyrical's statistics of the period returns (docs/statistics.md); null where undefined (NaN, ±Infinity) */
+export const returnStatsSchema = z
+  .looseObject({
+    periods: d(num, 'number of return periods, empty ones included'),
+    cumulativeReturn: d(nnum, 'Π(1 + r) − 1'),
+    annualReturn: d(nnum, 'compound annual growth rate'),
+    annualVolatility: d(nnum, 'annualized standard deviation of the returns (ddof 1); the dashboard\'s "Volatility (ann.)"'),
+    sharpe: d(nnum, 'annualized Sharpe ratio (risk-free 0)'),
+    sortino: d(nnum, 'annualized Sortino ratio (required return 0)'),
+    calmar: d(nnum, 'annualReturn / |maxDrawdown|'),
+    downsideRisk: d(nnum, 'annualized downside deviation below 0'),
+    maxDrawdown: d(nnum, 'worst drawdown of the period ends (non-positive)'),
+    omega: d(nnum, 'omega ratio at 0'),
+    tailRatio: d(nnum, '|95th percentile| / |5th percentile| of the returns'),
+    stability: d(nnum, 'R² of a line through the cumulative log returns'),
+    valueAtRisk: d(nnum, '5 % value at risk (a return)'),
+    conditionalValueAtRisk: d(nnum, 'mean of the worst 5 % of returns'),
+  })
+  .meta({ description: 'statistics of the 1-minute returns of the resampled equity curve' });
+
+/** `performance()` of src/portfolio/performance.ts as JSON (docs/statistics.md defines every field) */
+export const performanceSchema = z.looseObject({
+  periodMs: d(num, 'length of one return period (60000: one minute)'),
+  periodsPerYear: d(num, '365 days / periodMs'),
+  start: d(time, 'epoch ms: the session start'),
+  end: d(time, 'epoch ms: now (engine time)'),
+  returns: returnStatsSchema,
+  totalReturn: d(num, 'finalEquity / initialCash - 1'),
+  netPnl: d(num, 'finalEquity - initialCash'),
+  finalEquity: d(num, 'equity of the last point at or before end'),
+  highWaterMark: d(num, 'highest equity, the initial cash included'),
+  maxDrawdown: d(num, 'worst equity / running peak - 1 over every recorded point (non-positive); the dashboard\'s "Max drawdown"'),
+  maxDrawdownDurationMs: d(num, 'longest time from a peak until equity is back at or above it (or until end)'),
+  currentDrawdown: d(num, 'finalEquity / highWaterMark - 1'),
+  trades: d(num, 'closed round trips'),
+  wins: d(num, 'closed round trips with net P&L > 0'),
+  losses: d(num, 'closed round trips with net P&L < 0'),
+  winRate: d(nnum, 'wins / trades (null without trades)'),
+  profitFactor: d(nnum, 'gross wins / gross losses'),
+  averageWin: nnum,
+  averageLoss: nnum,
+  largestWin: nnum,
+  largestLoss: nnum,
+  averageHoldMs: d(nnum, 'mean time from open to close of the closed round trips'),
+  expectancy: d(nnum, 'mean net P&L per closed round trip'),
+  exposure: d(nnum, 'fraction of [start, end] with an open position'),
+  turnover: d(nnum, 'tradedNotional / averageEquity'),
+  averageEquity: d(num, 'mean of the resampled equity'),
+  fees: d(num, 'fees of the fills'),
+  tradedNotional: d(num, 'Σ |price × qty| of the fills'),
+});
+
+export const metricsSchema = z.looseObject({
+  totalTrades: num,
+  wins: num,
+  losses: num,
+  winRate: nnum,
+  totalPnl: num,
+  realizedPnl: num,
+  fees: num,
+  sharpe: d(nnum, 'the same value as overall.returns.sharpe'),
+  maxDrawdown: d(num, 'the same value as overall.maxDrawdown'),
+  highWaterMark: num,
+  orders: num,
+  fills: num,
+  denials: num,
+  overall: performanceSchema.meta({ description: 'the session, from its stored equity curve (what the dashboard\'s headline shows)' }),
+  bySymbol: z
+    .record(z.string(), performanceSchema)
+    .meta({ description: 'per symbol (e.g. BTCUSDT), each from the equity curve of its closed round trips (initial cash + their cumulative net P&L)' }),
+  byStrategy: z
+    .record(z.string(), performanceSchema)
+    .meta({ description: 'per strategy version (e.g. obi@1.2.0), built as bySymbol' }),
+});
 
 export const strategiesSchema = z.looseObject({
   variants: z.array(z.looseObject({ name: z.string(), role: z.enum(['trading', 'shadow']), sessionId: z.string(), strategy: z.string(), pnl: num })),

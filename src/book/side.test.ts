@@ -38,4 +38,122 @@ describe('BookSide', () => {
       ),
     );
   });
+
+  /** Every accessor against a sorted map, after every operation (so a stale rank cursor would show). */
+  const checkAgainst = (side: BookSide, model: Map<number, number>, dir: 1 | -1): void => {
+    const expected = [...model.entries()].sort((a, b) => (b[0] - a[0]) * dir);
+    expect(side.size).toBe(expected.length);
+    const actual: [number, number][] = [];
+    for (let i = 0; i < side.size; i++) actual.push([side.price(i), side.qty(i)]);
+    expect(actual).toEqual(expected);
+    // out of order reads too: the best level after reading deeper ones
+    if (expected.length > 0) {
+      expect(side.price(0)).toBe(expected[0]![0]);
+      expect(side.qty(expected.length - 1)).toBe(expected[expected.length - 1]![1]);
+    }
+    expect(side.price(expected.length)).toBeNaN();
+    expect(side.qty(-1)).toBe(0);
+    expect(side.volume(3)).toBe(expected.slice(0, 3).reduce((a, [, q]) => a + q, 0));
+  };
+
+  it('matches a sorted map when levels move in and out of a small window (recentring, far levels on both sides)', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom<1 | -1>(1, -1),
+        fc.integer({ min: 1, max: 500 }),
+        fc.array(
+          fc.tuple(
+            // mostly near a drifting centre, sometimes far away on either side
+            fc.oneof({ weight: 6, arbitrary: fc.integer({ min: -40, max: 40 }) }, { weight: 1, arbitrary: fc.integer({ min: -5000, max: 5000 }) }),
+            fc.integer({ min: 0, max: 3 }),
+            fc.integer({ min: -3, max: 3 }),
+          ),
+          { maxLength: 400 },
+        ),
+        (dir, start, ops) => {
+          const side = new BookSide(dir, 1, 5); // a 32-key window
+          const model = new Map<number, number>();
+          let centre = 10_000 + start;
+          for (const [off, q, drift] of ops) {
+            centre += drift;
+            const p = centre + off;
+            side.set(p, q);
+            if (q === 0) model.delete(p);
+            else model.set(p, q);
+            expect(side.qtyAt(p)).toBe(q);
+          }
+          checkAgainst(side, model, dir);
+          for (const p of model.keys()) expect(side.qtyAt(p)).toBe(model.get(p));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('reads the same after every update, and after clear starts over', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom<1 | -1>(1, -1),
+        fc.array(fc.tuple(fc.integer({ min: 1, max: 200 }), fc.integer({ min: 0, max: 2 })), { maxLength: 120 }),
+        (dir, ops) => {
+          const side = new BookSide(dir, 1, 5);
+          const model = new Map<number, number>();
+          for (const [p, q] of ops) {
+            side.set(p * 7, q);
+            if (q === 0) model.delete(p * 7);
+            else model.set(p * 7, q);
+            checkAgainst(side, model, dir);
+          }
+          side.clear();
+          model.clear();
+          checkAgainst(side, model, dir);
+          expect(side.qtyAt(7)).toBe(0);
+          side.set(1_000_000, 5);
+          model.set(1_000_000, 5);
+          checkAgainst(side, model, dir);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('keeps a book whose best level moves far from where the window started', () => {
+    const bids = new BookSide(1, 1, 6);
+    const model = new Map<number, number>();
+    // a falling market: new best bids below, the old ones removed, levels far below kept
+    for (let t = 0; t < 2_000; t++) {
+      const best = 100_000 - t * 3;
+      bids.set(best, 1 + (t % 5));
+      model.set(best, 1 + (t % 5));
+      if (t % 4 === 0) {
+        bids.set(best - 10_000, 2);
+        model.set(best - 10_000, 2);
+      }
+      const old = best + 30;
+      if (model.has(old)) {
+        bids.set(old, 0);
+        model.delete(old);
+      }
+    }
+    checkAgainst(bids, model, 1);
+    // and a rising one on the ask side
+    const asks = new BookSide(-1, 1, 6);
+    const am = new Map<number, number>();
+    for (let t = 0; t < 2_000; t++) {
+      const best = 50_000 + t * 5;
+      asks.set(best, 3);
+      am.set(best, 3);
+      if (am.has(best - 40)) {
+        asks.set(best - 40, 0);
+        am.delete(best - 40);
+      }
+    }
+    checkAgainst(asks, am, -1);
+  });
+
+  it('refuses a window size outside 2^5..2^24', () => {
+    expect(() => new BookSide(1, 1, 4)).toThrow(RangeError);
+    expect(() => new BookSide(1, 1, 25)).toThrow(RangeError);
+  });
 });
+

@@ -69,12 +69,17 @@ program
       }
       throw e;
     }
-    const logger = pino({ level: config.LOG_LEVEL, base: { app: 'papertape' }, redact: ['config.API_TOKEN', 'API_TOKEN', 'token', 'authorization'] });
+    // asynchronous stdout: a log line costs its formatting on the engine's thread, not a write(2) (the
+    // order and fill lines sat between frames and decisions); flushed at exit, lost only with a kill -9
+    const logger = pino(
+      { level: config.LOG_LEVEL, base: { app: 'papertape' }, redact: ['config.API_TOKEN', 'API_TOKEN', 'token', 'authorization'] },
+      pino.destination({ dest: 1, sync: false }),
+    );
     let session;
     try {
       session = await startLive(config, logger, { fresh: opts.fresh });
     } catch (e) {
-      if (e instanceof AlpacaSetupError || e instanceof DataDirError) {
+      if (e instanceof AlpacaSetupError || e instanceof DataDirError || e instanceof ConfigError) {
         process.stderr.write(`papertape: ${e.message}\n`);
         process.exit(2);
       }
@@ -114,14 +119,15 @@ program
   .option('--start <when>', 'start playback "immediately" or on the "first-subscription"', 'first-subscription')
   .option('--start-delay <ms>', 'wait this long after the first subscription before playing (lets a client open all its connections)', (v) => Math.round(positiveNumber(v)))
   .option('--drop-depth <venue:SYMBOL:index...>', 'fault injection: withhold the index-th recorded depth diff of a symbol (clients see a sequence gap)')
-  .option('--faults', 'fault injection on command: POST /_admin/faults (disconnect, halfOpen, duplicate, reorder, drop, staleSnapshot, rest 429/418)', false)
-  .action(async (files: string[], opts: { port: number; host: string; speed: number; restData?: string; start: string; startDelay?: number; dropDepth?: string[]; faults: boolean }) => {
+  .option('--faults', 'fault injection on command: POST /_admin/faults (disconnect, halfOpen, duplicate, reorder, drop, staleSnapshot, rest 429/418, lag, stall)', false)
+  .option('--max-client-buffer <bytes>', 'disconnect a WebSocket client with more than this many bytes unsent (a client that cannot keep up), default 16 MiB', (v) => Math.round(positiveNumber(v)))
+  .action(async (files: string[], opts: { port: number; host: string; speed: number; restData?: string; start: string; startDelay?: number; dropDepth?: string[]; faults: boolean; maxClientBuffer?: number }) => {
     if (opts.start !== 'immediately' && opts.start !== 'first-subscription') {
       process.stderr.write('papertape: --start must be immediately or first-subscription\n');
       process.exit(2);
     }
     const { runServeReplay } = await import('../marketdata/replay/cli.js');
-    await runServeReplay({ files, port: opts.port, host: opts.host, speed: opts.speed, restData: opts.restData, startOn: opts.start, startDelayMs: opts.startDelay, dropDepth: opts.dropDepth, faults: opts.faults });
+    await runServeReplay({ files, port: opts.port, host: opts.host, speed: opts.speed, restData: opts.restData, startOn: opts.start, startDelayMs: opts.startDelay, dropDepth: opts.dropDepth, faults: opts.faults, maxClientBufferBytes: opts.maxClientBuffer });
   });
 
 program
@@ -286,6 +292,29 @@ program
   });
 
 program.addCommand((await import('./dataset.js')).datasetCommand());
+
+program
+  .command('model-latency')
+  .description("measure each model's inference time in Node on the path the ML gate uses (compiled trees or onnxruntime) and record it in its model.json as latency (p50/p99 µs, calls, cpu, node, date): backtests charge the p50 (ML_DECISION_LATENCY_US=model)")
+  .argument('<dirs...>', 'model directories (models/gbdt-xgb ...) or their model.json')
+  .option('--warmup <n>', 'untimed calls first', '2000')
+  .option('--calls <n>', 'timed calls', '20000')
+  .option('--json', 'print the figures as JSON lines', false)
+  .exitOverride((e) => process.exit(e.exitCode === 0 ? 0 : 2))
+  .action(async (dirs: string[], opts: { warmup: string; calls: string; json: boolean }) => {
+    const { recordModelLatency } = await import('../ml/latency.js');
+    const warmup = Number(opts.warmup);
+    const calls = Number(opts.calls);
+    if (!Number.isInteger(warmup) || warmup < 0 || !Number.isInteger(calls) || calls < 1) {
+      process.stderr.write('papertape model-latency: --warmup is an integer >= 0, --calls an integer >= 1\n');
+      process.exit(2);
+    }
+    for (const d of dirs) {
+      const r = recordModelLatency(d, { warmup, calls });
+      const l = r.latency;
+      process.stdout.write(opts.json ? `${JSON.stringify({ model: r.model, path: r.path, ...l })}\n` : `${r.model}: p50 ${l.p50Us} µs, p90 ${l.p90Us} µs, p99 ${l.p99Us} µs, max ${l.maxUs} µs (${l.calls} calls, ${l.engine}; ${l.cpu}, node ${l.node}) -> ${r.path}\n`);
+    }
+  });
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   process.stderr.write(`papertape: ${(e as Error).message}\n`);

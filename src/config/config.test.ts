@@ -9,6 +9,11 @@ describe('config', () => {
     expect(c.INITIAL_BALANCE).toBe(10000);
     expect(c.IMBALANCE_THRESHOLD).toBe(0.3);
     expect(c.MIN_CONFIDENCE).toBe(0.6);
+    expect(c.MODEL_PATH).toBe('models/gbdt-xgb');
+    expect(c.ML_DECISION_LATENCY_US).toBe('model');
+    // empty turns the gate off (not the default); a number overrides the model's recorded latency
+    expect(loadConfig({ MODEL_PATH: '' }).MODEL_PATH).toBe('');
+    expect(loadConfig({ ML_DECISION_LATENCY_US: '35' }).ML_DECISION_LATENCY_US).toBe(35);
     expect(c.RISK_MAX_POSITION).toBe(1);
     expect(c.RISK_MAX_DRAWDOWN).toBe(0.05);
     expect(c.PORT).toBe(8000);

@@ -143,9 +143,9 @@ export const VARIABLES = {
   VENUE: { schema: z.enum(['binance', 'alpaca']), default: 'binance', doc: 'Venue of the SYMBOLS entries without a venue prefix: binance (paper exchange on Binance data) or alpaca (orders on the Alpaca paper account, Alpaca market data)' },
   INITIAL_BALANCE: { schema: num(0, 1e12, { exclusiveMin: true }), default: '10000', doc: 'Starting paper cash, quote currency' },
   IMBALANCE_THRESHOLD: { schema: num(0, 1, { exclusiveMin: true }), default: '0.3', doc: 'Order book imbalance needed for a signal, 0..1' },
-  MIN_CONFIDENCE: { schema: num(0, 1), default: '0.6', doc: 'ML gate: minimum model probability (gate off until a model is configured)' },
-  MODEL_PATH: { schema: z.string().trim(), default: '', doc: 'ML gate of the obi strategy: a model directory (models/gbdt-xgb, models/gbdt-hgb, models/cnn, models/lstm) or its model.json; empty = no gate. Checked at start (feature schema, parity rows, onnxruntime)' },
-  ML_DECISION_LATENCY_US: { schema: num(0, 1e7), default: '20', doc: 'Inference time charged to every model-gated entry, µs: added to its entry latency (configured, not measured, so backtests repeat exactly)' },
+  MIN_CONFIDENCE: { schema: num(0, 1), default: '0.6', doc: "ML gate: minimum model probability of the entry's direction (p(up) for a buy, p(down) for a sell)" },
+  MODEL_PATH: { schema: z.string().trim(), default: 'models/gbdt-xgb', keepEmpty: true, doc: 'ML gate of the obi strategy: a model directory (models/gbdt-xgb, models/gbdt-hgb, models/cnn, models/lstm) or its model.json, relative to the working directory or else to the package (the default is the shipped model); set it empty (MODEL_PATH=) for no gate. Checked at start (feature schema, parity rows, onnxruntime, recorded latency, USD-M data for futures features)' },
+  ML_DECISION_LATENCY_US: { schema: z.literal('model').or(num(0, 1e7)), default: 'model', doc: "Inference time charged to every model-gated entry, µs, added to its entry latency: model = the model's measured p50 recorded in its model.json by papertape model-latency (rounded up to whole µs), or a number; a recorded figure, not a clock reading, so backtests repeat exactly" },
   RISK_MAX_POSITION: { schema: num(0, 1e9, { exclusiveMin: true }), default: '1.0', doc: 'Largest absolute position per symbol, base units' },
   RISK_MAX_DRAWDOWN: { schema: num(0, 1, { exclusiveMin: true }), default: '0.05', doc: 'Drawdown from the high-water mark that stops new risk (fraction)' },
   RISK_MAX_ORDER_NOTIONAL: { schema: num(0, 1e12, { exclusiveMin: true }), default: '5000', doc: 'Largest notional of one order, quote currency' },
@@ -172,6 +172,8 @@ export const VARIABLES = {
   RISK_ORDERS_PER_MINUTE: { schema: num(1, 1e6, { int: true }), default: '60', doc: 'Order rate limit, per minute' },
   RISK_ORDERS_PER_HOUR: { schema: num(1, 1e7, { int: true }), default: '500', doc: 'Order rate limit, per hour' },
   BOOK_STALE_MS: { schema: num(100, 3_600_000, { int: true }), default: '10000', doc: 'A book with no update for this long counts as stale: no orders' },
+  RISK_MAX_FEED_LAG_MS: { schema: num(0, 3_600_000, { int: true }), default: '1000', doc: 'Binance books: no orders while the last update came this much later than the feed usually delivers (receive minus event time over its 5-minute minimum, which holds the clock offset; 0 = off)' },
+  BINANCE_FEED_TIME_SCALE: { schema: num(0.001, 1e6, { exclusiveMin: true }), default: '1', doc: 'How many times faster the exchange clock runs than ours, for the feed lag check: 1 live; the --speed of serve-replay when trading from it' },
   ORDER_NOTIONAL: { schema: num(0, 1e12, { exclusiveMin: true }), default: '100', doc: 'Size of one strategy order, quote currency' },
   TRADE_VENUE: { schema: z.enum(['spot', 'usdm']), default: 'spot', doc: 'Venue whose books the strategy trades (the other is data only)' },
   FEE_MAKER: { schema: num(-0.01, 0.01), default: '0.001', doc: 'Paper maker fee rate (0.001 = 0.1%; negative = rebate)' },
@@ -221,6 +223,7 @@ export const VARIABLES = {
   PORT: { schema: num(0, 65535, { int: true }), default: '8000', doc: 'API port' },
   HOST: { schema: z.string().trim().min(1), default: '127.0.0.1', doc: 'API bind address' },
   DATA_DIR: { schema: z.string().trim().min(1), default: './var', doc: 'Where the SQLite database and logs go' },
+  DB_SYNCHRONOUS: { schema: z.enum(['normal', 'full']), default: 'normal', doc: 'SQLite durability: normal syncs at checkpoints (a disk error or machine crash can lose the last seconds of orders, the database stays consistent); full syncs every commit (nothing committed is lost; slower writes)' },
   DB_MAX_MB: { schema: num(0, 1e9), default: '0', doc: 'Cap on the SQLite database size in MB (0 = none): a write beyond it fails like a full disk, and trading halts (kill switch) with the reason in /status' },
   API_TOKEN: { schema: z.string().min(16, 'must be at least 16 characters').optional(), default: undefined, doc: 'Bearer token for endpoints that change anything (unset: they answer 403)' },
   API_RATE_LIMIT: { schema: num(0, 1e6, { int: true }), default: '600', doc: 'Requests per minute per client address on the API and dashboard (429 with Retry-After beyond; a live stream connection counts once; 0 = off)' },
@@ -231,7 +234,7 @@ export const VARIABLES = {
   TELEGRAM_FILL_BATCH_MS: { schema: num(0, 3_600_000, { int: true }), default: '10000', doc: 'Fills are collected this long and sent as one message (0 = each fill at once)' },
   TELEGRAM_SUMMARY_UTC: { schema: z.string().trim().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM (UTC)').or(z.literal('off')), default: '00:00', doc: 'Daily summary time, HH:MM UTC (off = none)' },
   TELEGRAM_POLL_TIMEOUT_S: { schema: num(0, 50, { int: true }), default: '25', doc: 'Long-polling timeout of getUpdates, seconds (0 = short polling)' },
-  LOG_LEVEL: { schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), default: 'info', doc: 'pino log level' },
+  LOG_LEVEL: { schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), default: 'info', doc: 'pino log level (JSON lines on stdout, written asynchronously and flushed at exit: a `kill -9` can lose the last lines, never the database\'s records)' },
   BINANCE_SPOT_WS_URL: { schema: url(['ws', 'wss']), default: 'wss://stream.binance.com:9443', doc: 'Spot WebSocket base (streams at /stream?streams=...)' },
   BINANCE_SPOT_REST_URL: { schema: url(['http', 'https']), default: 'https://api.binance.com', doc: 'Spot REST base' },
   BINANCE_FUTURES_WS_URL: { schema: url(['ws', 'wss']), default: 'wss://fstream.binance.com', doc: 'USD-M WebSocket base (routed /public and /market paths)' },
@@ -276,7 +279,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const out: Record<string, unknown> = {};
   for (const [key, spec] of Object.entries(VARIABLES)) {
     const raw = env[key];
-    const text = raw === undefined || raw.trim() === '' ? spec.default : raw;
+    // an empty value means the default, except where empty has a meaning of its own (MODEL_PATH= : no gate)
+    const text = raw === undefined || (raw.trim() === '' && !('keepEmpty' in spec)) ? spec.default : raw;
     if (text === undefined) {
       out[key] = undefined;
       continue;

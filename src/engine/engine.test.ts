@@ -37,6 +37,7 @@ function config(over: Record<string, string> = {}): Config {
   return loadConfig({
     SYMBOLS: 'BTCUSDT',
     FUTURES: 'false',
+    MODEL_PATH: '', // no ML gate: these tests drive the strategy's own signals
     INITIAL_BALANCE: '100000',
     LATENCY_MODEL: 'constant',
     LATENCY_ENTRY_MS: '10',

@@ -4,6 +4,7 @@ import { venueSymbols, type Config } from '../config/config.js';
 import { instrumentKey, type EpochMs, type InstrumentKey, type Venue } from '../core/types.js';
 import { PaperExchange, type ExchangeOrderSpec, type ExchangeReport, type RestingState } from '../execution/paper/exchange.js';
 import { FeedLatency } from '../execution/paper/latency.js';
+import { FeedLagTracker } from '../risk/feed-lag.js';
 import type { FeeModel, ImpactModel, LatencyModel, QueueModel } from '../execution/paper/models.js';
 import type { MarketEvent } from '../model/events.js';
 import { priceToNumber, qtyToNumber, type Instrument } from '../model/instrument.js';
@@ -120,7 +121,10 @@ export type EngineObserver = (n: EngineNotice) => void;
 
 type JsonSafe<T> = T extends number ? number | null : T extends object ? { [K in keyof T]: JsonSafe<T[K]> } : T;
 type JsonPerformance = JsonSafe<ReturnType<typeof sessionPerformance>>;
-/** GET /metrics: the session summary, counters, and the statistics (NaN and infinities as null) */
+/**
+ * GET /metrics: the session summary, counters, and the statistics (NaN and infinities as null). The summary's
+ * `sharpe` and `maxDrawdown` are `overall.returns.sharpe` and `overall.maxDrawdown` (one definition).
+ */
 export type MetricsView = Summary & { orders: number; fills: number; denials: number } & JsonPerformance;
 
 /** A working order as the database has it, with its fills (prices and quantities as stored). */
@@ -213,6 +217,10 @@ export class Engine implements FeedSink {
   readonly lastTrade = new Map<InstrumentKey, { price: number; time: number }>();
   /** feed latency per venue, measured from the data: receive time minus exchange event time */
   readonly feedLatency: Record<Venue, FeedLatency> = { spot: new FeedLatency(), usdm: new FeedLatency(), alpaca: new FeedLatency() };
+  /** how late the Binance books' updates arrive, over each feed's baseline (the risk gateway's feed_lag check) */
+  private readonly feedLag: Record<'spot' | 'usdm', FeedLagTracker>;
+  /** the latest denial, for /status */
+  private lastDenial: { time: EpochMs; venue: Venue; symbol: string; check: string; reason: string } | null = null;
   private readonly working = new Map<string, Working>();
   /** a small integer per instrument, for models that follow each instrument's mid separately */
   private readonly streamIds = new Map<InstrumentKey, number>();
@@ -258,7 +266,7 @@ export class Engine implements FeedSink {
     const opts = options;
     const c = opts.config;
     this.portfolio = new Portfolio(c.INITIAL_BALANCE);
-    this.recorder = new MetricsRecorder(c.INITIAL_BALANCE);
+    this.recorder = new MetricsRecorder(c.INITIAL_BALANCE, opts.startedAt);
     this.gateway = new RiskGateway(
       {
         maxPosition: c.RISK_MAX_POSITION,
@@ -267,6 +275,7 @@ export class Engine implements FeedSink {
         maxTotalNotional: c.RISK_MAX_TOTAL_NOTIONAL,
         priceBand: c.RISK_PRICE_BAND,
         bookStaleMs: c.BOOK_STALE_MS,
+        maxFeedLagMs: c.RISK_MAX_FEED_LAG_MS,
         ordersPerSecond: c.RISK_ORDERS_PER_SECOND,
         ordersPerMinute: c.RISK_ORDERS_PER_MINUTE,
         ordersPerHour: c.RISK_ORDERS_PER_HOUR,
@@ -285,6 +294,7 @@ export class Engine implements FeedSink {
       this.gateway.restore(carried);
     }
     this.gateway.observeEquity(c.INITIAL_BALANCE, opts.startedAt);
+    this.feedLag = { spot: new FeedLagTracker(c.BINANCE_FEED_TIME_SCALE), usdm: new FeedLagTracker(c.BINANCE_FEED_TIME_SCALE) };
     this.lastControlJson = JSON.stringify(this.gateway.controlState());
     for (const [symbol, variant] of Object.entries(opts.promoted ?? {})) {
       const s = opts.variantStrategy?.(variant);
@@ -507,6 +517,7 @@ export class Engine implements FeedSink {
     if (!inst) return;
     const book = sync.book;
     this.feedLatency[sync.venue].observe(book.lastEventTime, recvTime);
+    if (sync.venue !== 'alpaca') this.feedLag[sync.venue].observe(book.lastEventTime, recvTime);
     if (this.exchange.restingCount(key) > 0) this.exchange.onBook(key, book, this.now);
     this.dataPoints.set(key, (this.dataPoints.get(key) ?? 0) + 1);
     this.deciding = recvTime;
@@ -560,6 +571,7 @@ export class Engine implements FeedSink {
         f.indexPrice = ev.indexPrice;
         f.fundingRate = ev.fundingRate;
         f.nextFundingTime = ev.nextFundingTime;
+        this.strategyFor(ev.symbol).onFutures?.(ev, this.ctx);
         break;
       }
       case 'liquidation': {
@@ -567,6 +579,7 @@ export class Engine implements FeedSink {
         f.liquidations++;
         f.lastLiquidationAt = ev.eventTime;
         pushCapped(this.futuresHistory(ev.symbol).liquidations, this.now, 512);
+        this.strategyFor(ev.symbol).onFutures?.(ev, this.ctx);
         break;
       }
       case 'openInterest': {
@@ -576,6 +589,7 @@ export class Engine implements FeedSink {
         const h = this.futuresHistory(ev.symbol);
         pushCapped(h.oiTimes, this.now, 256);
         pushCapped(h.oiValues, ev.openInterest, 256);
+        this.strategyFor(ev.symbol).onFutures?.(ev, this.ctx);
         break;
       }
       case 'depth':
@@ -895,6 +909,8 @@ export class Engine implements FeedSink {
       instrument: inst,
       book: sync?.book,
       bookState: sync?.state,
+      // Binance books only (the Alpaca simulator's clock is stepped by tests)
+      feedLagMs: sync && intent.venue !== 'alpaca' && sync.book.lastEventTime > 0 ? this.feedLag[intent.venue].lagOf(sync.book.lastEventTime, sync.book.lastRecvTime) : undefined,
       position,
       openBuy,
       openSell,
@@ -908,6 +924,7 @@ export class Engine implements FeedSink {
     if (!decision.approved) {
       this.counters.denials++;
       if (decision.check === 'book_not_synced') this.counters.unsyncedSkips++;
+      this.lastDenial = { time: this.now, venue: intent.venue, symbol: intent.symbol, check: decision.check, reason: decision.reason };
       this.options.store.insertDenial(this.options.sessionId, {
         time: this.now,
         venue: intent.venue,
@@ -1360,7 +1377,17 @@ export class Engine implements FeedSink {
     const s = summarize(trips, curve, initialCash);
     const start = store.getSession(id)?.startedAt ?? this.options.startedAt;
     const perf = sessionPerformance({ initialCash, equity: curve, trips, fills: store.allFills(id), start, end: Math.max(start, this.now) });
-    const value: MetricsView = { ...s, orders: this.counters.orders, fills: this.counters.fills, denials: this.counters.denials, ...(jsonSafe(perf) as JsonPerformance) };
+    const stats = jsonSafe(perf) as JsonPerformance;
+    // one definition: the top-level Sharpe and max drawdown are exactly `overall`'s (kept for older clients)
+    const value: MetricsView = {
+      ...s,
+      sharpe: stats.overall.returns.sharpe,
+      maxDrawdown: perf.overall.maxDrawdown,
+      orders: this.counters.orders,
+      fills: this.counters.fills,
+      denials: this.counters.denials,
+      ...stats,
+    };
     this.metricsCache = { key, value };
     return value;
   }
@@ -1403,6 +1430,8 @@ export class Engine implements FeedSink {
       rateLimiter: this.gateway.limiter.usage(this.now),
       approved: this.gateway.approvedCount,
       denials: { ...this.gateway.denials },
+      lastDenial: this.lastDenial,
+      feedLag: { spot: this.feedLag.spot.status(), usdm: this.feedLag.usdm.status(), maxLagMs: this.gateway.limits.maxFeedLagMs ?? 0 },
     };
   }
 

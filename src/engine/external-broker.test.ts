@@ -35,6 +35,7 @@ afterEach(() => {
 function config(): Config {
   return loadConfig({
     SYMBOLS: 'BTCUSDT,alpaca:TSLA',
+    MODEL_PATH: '',
     APCA_API_KEY_ID: 'PKTEST',
     APCA_API_SECRET_KEY: 'SECRET',
     FUTURES: 'false',

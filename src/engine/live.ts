@@ -16,7 +16,8 @@ import { EVENT_LOG_FORMAT, EventLogWriter, pruneEventLogs } from '../store/event
 import { assertWritableDataDir, guardStore } from '../store/guard.js';
 import type { Engine } from './engine.js';
 import { EngineGroup } from './fanout.js';
-import { createEngine, createShadows, loadShadowParams, loadStrategyParams } from './presets.js';
+import { DeferredWrites } from '../store/deferred.js';
+import { createEngine, createShadows, loadShadowParams, loadStrategyParams, resolveDecisionLatency } from './presets.js';
 import { loadContinuation } from './restart.js';
 import { VERSION } from '../version.js';
 import { startTelegram, type TelegramService } from '../notify/index.js';
@@ -48,6 +49,7 @@ export async function startLive(config: Config, logger: Logger, opts: { fresh?: 
   const dbFile = resolve(dataDir, 'papertape.db');
   const store = Store.open(dbFile);
   if (config.DB_MAX_MB > 0) store.limitSize(config.DB_MAX_MB * 2 ** 20);
+  if (config.DB_SYNCHRONOUS === 'full') store.setSynchronous('full');
   // a full disk or a database that can no longer be written halts trading (kill switch), never crashes:
   // what was written stays intact (SQLite rolls the failed write back), /status says why
   let onStorageFailure = (_message: string): void => {};
@@ -63,6 +65,8 @@ export async function startLive(config: Config, logger: Logger, opts: { fresh?: 
   // symbols a promoted shadow variant trades: kept in SQLite, carried over
   const promoted = store.getControl<Record<string, string>>('promoted') ?? null;
   if (cont) config = { ...config, INITIAL_BALANCE: cont.initialCash };
+  // the decision latency the session charges, as a number in its header (replays charge the same)
+  config = resolveDecisionLatency(config);
   const configForLog: Record<string, unknown> = { ...config };
   for (const k of SECRET_KEYS) delete configForLog[k];
   // the kill switch, a pause and a tripped breaker survive a restart, also into a fresh session
@@ -82,7 +86,7 @@ export async function startLive(config: Config, logger: Logger, opts: { fresh?: 
         shadowParams: shadowParams as Record<string, unknown>,
         promoted,
         alpaca: alpacaSetup ? { calendar: alpacaSetup.calendar, flattenOnPause: config.ALPACA_FLATTEN_AT_CLOSE } : null,
-      }, { maxFileBytes: config.EVENT_LOG_MAX_FILE_MB * 2 ** 20 })
+      }, { maxFileBytes: config.EVENT_LOG_MAX_FILE_MB * 2 ** 20, onFailure: (message) => onStorageFailure(`event log: ${message}`) })
     : null;
   // event log housekeeping: retention by age and a cap on the total size, at start and every hour
   const pruneLogs = (): void => {
@@ -130,11 +134,23 @@ export async function startLive(config: Config, logger: Logger, opts: { fresh?: 
     promoted,
     brokers: broker ? { alpaca: broker } : {},
     marketHours: alpacaSetup?.marketHours ?? null,
+    // for the ML gate's start checks: what is traded, and which symbols have USD-M data (the futures feed below)
+    market: {
+      traded: [...symbols.binance.map((symbol) => ({ venue: config.TRADE_VENUE, symbol })), ...symbols.alpaca.map((symbol) => ({ venue: 'alpaca', symbol }))],
+      futuresSymbols: config.FUTURES || config.TRADE_VENUE === 'usdm' ? symbols.binance : [],
+    },
     // frame receive time to approved intent, in an HdrHistogram (GET /latency)
     decisionClock: receiveTime,
   });
   engineRef = engine;
+  let storageFailed = false;
   onStorageFailure = (message) => {
+    // the database and the event log share the disk: the first failure halts, the others are logged
+    if (storageFailed) {
+      logger.error({ err: message, dataDir }, 'storage write failed too (trading already halted)');
+      return;
+    }
+    storageFailed = true;
     const reason = `storage failure: ${message}`;
     logger.error({ err: message, dataDir }, 'database write failed: trading halted (kill switch); fix the disk, then restart');
     // no strategy order passes from now on; the kill (cancels, event log) follows outside the failed write
@@ -154,6 +170,10 @@ export async function startLive(config: Config, logger: Logger, opts: { fresh?: 
   const shadows = createShadows({ config, sessionId, startedAt, seed, store, logger: logger.child({ component: 'shadow' }), tradeVenue: config.TRADE_VENUE, alsoTrade: alpacaSetup ? ['alpaca'] : [], marketHours: alpacaSetup?.marketHours ?? null }, runId, shadowParams);
   const group = new EngineGroup(engine, shadows);
 
+  // a frame's writes (fills of earlier orders, order rows, equity, denials) wait until its decisions are
+  // made, then go in one transaction (docs/performance.md, "Tick-to-decision")
+  const deferred = new DeferredWrites(store);
+  const frame = { begin: () => deferred.begin(), end: () => deferred.end() };
   const feeds: BinanceFeed[] = [];
   if (symbols.binance.length > 0) feeds.push(
     new BinanceFeed({
@@ -165,6 +185,7 @@ export async function startLive(config: Config, logger: Logger, opts: { fresh?: 
       logger: logger.child({ component: 'feed' }),
       inputLog: eventLog,
       idleTimeoutMs: config.BINANCE_WS_IDLE_TIMEOUT_MS,
+      frame,
     }),
   );
   if (symbols.binance.length > 0 && (config.FUTURES || config.TRADE_VENUE === 'usdm')) {
@@ -179,6 +200,7 @@ export async function startLive(config: Config, logger: Logger, opts: { fresh?: 
         openInterestPollMs: config.OPEN_INTEREST_POLL_MS,
         inputLog: eventLog,
         idleTimeoutMs: config.BINANCE_WS_IDLE_TIMEOUT_MS,
+        frame,
       }),
     );
   }
@@ -211,7 +233,7 @@ export async function startLive(config: Config, logger: Logger, opts: { fresh?: 
     rateLimit: config.API_RATE_LIMIT,
     clock: receiveTime,
     shadows: () => shadows.map((s) => ({ name: s.name, engine: s.engine })),
-    session: () => ({ seed, storage: { ok: storage.error === null, error: storage.error, failedWrites: storage.failedWrites }, eventLog: eventLog ? { dir: eventLog.dir, lines: eventLog.lines, bytes: eventLog.bytes } : null, telegram: telegram?.stats() ?? null }),
+    session: () => ({ seed, storage: { ok: storage.error === null, error: storage.error, failedWrites: storage.failedWrites }, eventLog: eventLog ? { dir: eventLog.dir, lines: eventLog.lines, bytes: eventLog.bytes, error: eventLog.error, droppedLines: eventLog.droppedLines } : null, telegram: telegram?.stats() ?? null }),
   });
   await api.listen({ host: config.HOST, port: config.PORT });
   const addr = api.server.address();

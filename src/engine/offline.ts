@@ -296,6 +296,11 @@ export async function runBacktest(files: readonly string[], o: BacktestOptions):
   const startTime = await firstReceiveTime(infos);
   const stats: ReadStats = { lines: 0, malformed: 0 };
 
+  // for the ML gate's start checks: the traded instruments and the symbols with a USD-M recording
+  const market = {
+    traded: [...new Set(infos.filter((i) => i.venue === tradeVenue).map((i) => i.symbol))].map((symbol) => ({ venue: tradeVenue, symbol })),
+    futuresSymbols: [...new Set(infos.filter((i) => i.venue === 'usdm').map((i) => i.symbol))],
+  };
   const database = typeof o.database === 'string' ? o.database : o.database(sessionId);
   const store = freshDatabase(database);
   try {
@@ -312,8 +317,9 @@ export async function runBacktest(files: readonly string[], o: BacktestOptions):
       logger: o.logger,
       tradeVenue,
       meta: { backtest: { files: infos.map((i) => ({ file: basename(i.file), venue: i.venue, symbol: i.symbol })) } },
+      market,
     });
-    const shadows = createShadows({ config: o.config, sessionId, startedAt: startTime, seed: o.seed, store, logger: o.logger, tradeVenue }, sessionId, variantParams);
+    const shadows = createShadows({ config: o.config, sessionId, startedAt: startTime, seed: o.seed, store, logger: o.logger, tradeVenue, market }, sessionId, variantParams);
     const group = new EngineGroup(engine, shadows);
     const processors = new Map<Venue, VenueProcessor>();
     for (const v of venues) {

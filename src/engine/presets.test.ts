@@ -1,11 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { SPOT_FILES } from '../../test/support/data.js';
-import { loadConfig } from '../config/config.js';
+import { SPOT_FILES, USDM_BTC } from '../../test/support/data.js';
+import { ConfigError, loadConfig } from '../config/config.js';
+import type { Logger } from '../core/logger.js';
 import { ConstantLatency } from '../execution/paper/latency.js';
 import { DecisionLatency } from '../ml/gate.js';
 import { ObiStrategy } from '../strategy/obi/obi.js';
@@ -13,13 +14,28 @@ import { runBacktest } from './offline.js';
 import { buildGate, buildStrategy, withDecisionLatency } from './presets.js';
 
 const MODELS = resolve(import.meta.dirname, '../../models');
+
+/** a copy of the shipped gbdt-xgb whose model.json `edit` changes (the ONNX file and parity rows as they are) */
+function copyModel(name: string, edit: (sc: Record<string, unknown>) => void): string {
+  const d = join(dir, name);
+  mkdirSync(d, { recursive: true });
+  for (const f of ['model.onnx', 'parity.json']) copyFileSync(join(MODELS, 'gbdt-xgb', f), join(d, f));
+  const sc = JSON.parse(readFileSync(join(MODELS, 'gbdt-xgb', 'model.json'), 'utf8')) as Record<string, unknown>;
+  edit(sc);
+  writeFileSync(join(d, 'model.json'), JSON.stringify(sc));
+  return d;
+}
 const logger = pino({ level: 'silent' });
 const dir = mkdtempSync(join(tmpdir(), 'papertape-ml-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('the ML gate in the presets', () => {
-  it('is off without MODEL_PATH and on with a shipped model', () => {
-    expect(buildGate(loadConfig({}), null)).toBeNull();
+  it('is on by default with the shipped gbdt-xgb (found from any working directory), off with MODEL_PATH empty, on with a shipped model', () => {
+    const dflt = buildGate(loadConfig({}), null);
+    expect(dflt?.model.id).toMatch(/^gbdt-xgb@[0-9a-f]{8}$/);
+    expect(dflt?.model.dir).toBe(join(MODELS, 'gbdt-xgb'));
+    expect(buildGate(loadConfig({ MODEL_PATH: '' }), null)).toBeNull();
+    expect(buildGate(loadConfig({ MODEL_PATH: '  ' }), null)).toBeNull();
     const s = buildStrategy(loadConfig({ MODEL_PATH: join(MODELS, 'gbdt-hgb'), MIN_CONFIDENCE: '0.55' })) as ObiStrategy;
     expect(s.gate?.model.id).toMatch(/^gbdt-hgb@[0-9a-f]{8}$/);
     expect(s.gate?.minConfidence).toBe(0.55);
@@ -29,6 +45,60 @@ describe('the ML gate in the presets', () => {
 
   it('stops the start on a model it cannot use, naming MODEL_PATH', () => {
     expect(() => buildGate(loadConfig({ MODEL_PATH: join(dir, 'no-model') }), null)).toThrow(/^MODEL_PATH=.*no-model: model .*no model\.json/);
+  });
+
+  it("charges the model's recorded p50, rounded up to whole µs, unless ML_DECISION_LATENCY_US is a number", () => {
+    for (const name of ['gbdt-xgb', 'gbdt-hgb', 'cnn', 'lstm']) {
+      const sc = JSON.parse(readFileSync(join(MODELS, name, 'model.json'), 'utf8')) as { latency: { p50Us: number; p99Us: number; calls: number } };
+      expect(sc.latency.p50Us).toBeGreaterThan(0);
+      expect(sc.latency.calls).toBe(20_000);
+      const g = buildGate(loadConfig({ MODEL_PATH: join(MODELS, name) }), null)!;
+      expect(g.decisionLatencyMs * 1000).toBeCloseTo(Math.ceil(sc.latency.p50Us), 9);
+      expect((g.status() as { decisionLatencySource: string }).decisionLatencySource).toMatch(/^model\.json latency\.p50Us/);
+    }
+    const g = buildGate(loadConfig({ MODEL_PATH: join(MODELS, 'cnn'), ML_DECISION_LATENCY_US: '250' }), null)!;
+    expect(g.decisionLatencyMs).toBeCloseTo(0.25, 12);
+    expect(() => loadConfig({ ML_DECISION_LATENCY_US: 'measured' })).toThrow(/ML_DECISION_LATENCY_US/);
+  });
+
+  it('stops the start on a model.json without a recorded latency, telling to run papertape model-latency', () => {
+    const d = copyModel('no-latency', (sc) => {
+      delete sc['latency'];
+    });
+    expect(() => buildGate(loadConfig({ MODEL_PATH: d }), null)).toThrow(ConfigError);
+    expect(() => buildGate(loadConfig({ MODEL_PATH: d }), null)).toThrow(/no measured inference latency.*papertape model-latency/);
+    expect(buildGate(loadConfig({ MODEL_PATH: d, ML_DECISION_LATENCY_US: '20' }), null)?.decisionLatencyMs).toBeCloseTo(0.02, 12);
+  });
+
+  it('refuses a model that reads futures features when a traded symbol has no USD-M data, and runs it with the data', async () => {
+    const d = copyModel('futures', (sc) => {
+      const f = sc['features'] as { used: string[]; leftOut: { name: string }[] };
+      f.used.push('funding_rate_bp', 'liq_count_60s');
+      f.leftOut = f.leftOut.filter((x) => !f.used.includes(x.name));
+    });
+    const traded = [{ venue: 'spot', symbol: 'BTCUSDT' }, { venue: 'spot', symbol: 'ETHUSDT' }];
+    const config = loadConfig({ MODEL_PATH: d });
+    expect(() => buildGate(config, null, { traded, futuresSymbols: ['BTCUSDT'] })).toThrow(ConfigError);
+    expect(() => buildGate(config, null, { traded, futuresSymbols: ['BTCUSDT'] })).toThrow(/funding_rate_bp, liq_count_60s, but ETHUSDT has no USD-M data/);
+    expect(buildGate(config, null, { traded, futuresSymbols: ['BTCUSDT', 'ETHUSDT'] })).not.toBeNull();
+    // a model without futures features needs no USD-M data
+    expect(buildGate(loadConfig({}), null, { traded, futuresSymbols: [] })).not.toBeNull();
+    // backtests: spot alone is refused before a session is written; with the USD-M recording it runs
+    const db = join(dir, 'futures.db');
+    await expect(runBacktest(SPOT_FILES, { config, tradeVenueSet: false, seed: 1, database: db, logger })).rejects.toThrow(/BTCUSDT has no USD-M data/);
+    const s = await runBacktest([...SPOT_FILES, USDM_BTC], { config: loadConfig({ MODEL_PATH: d, WARMUP_SECONDS: '0' }), tradeVenueSet: false, seed: 1, database: db, logger });
+    expect(s.events).toBeGreaterThan(0);
+  });
+
+  it('warns at start about a traded instrument the model was not trained on, and shows it in the status', () => {
+    const warnings: unknown[] = [];
+    const log = { warn: (o: unknown, m: string) => warnings.push([o, m]) } as unknown as Logger;
+    const g = buildGate(loadConfig({}), null, { logger: log, traded: [{ venue: 'spot', symbol: 'BTCUSDT' }, { venue: 'spot', symbol: 'ETHUSDT' }, { venue: 'usdm', symbol: 'BTCUSDT' }], futuresSymbols: ['BTCUSDT', 'ETHUSDT'] })!;
+    expect(g.warnings).toHaveLength(2);
+    expect(g.warnings[0]).toMatch(/trained on spot:BTCUSDT, not on the traded spot:ETHUSDT/);
+    expect(g.warnings[1]).toMatch(/not on the traded usdm:BTCUSDT/);
+    expect(warnings).toHaveLength(2);
+    expect((g.status() as { warnings: string[] }).warnings).toEqual(g.warnings);
   });
 
   it('adds the charged decision latency to the entry latency of the next order only', () => {

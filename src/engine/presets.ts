@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import type { Logger } from '../core/logger.js';
 import { Rng } from '../core/rng.js';
 import type { EpochMs, Venue } from '../core/types.js';
-import { parseShadows, redactedConfig, variantConfig, venueSymbols, type Config } from '../config/config.js';
+import { ConfigError, parseShadows, redactedConfig, variantConfig, venueSymbols, type Config } from '../config/config.js';
 import type { Broker } from '../execution/broker.js';
 import { parseFeeOverrides, TableFeeModel, type FeeOverride } from '../execution/paper/fees.js';
 import { NoImpact, RecoveringImpact } from '../execution/paper/impact.js';
@@ -11,7 +11,8 @@ import { parseQueueModel } from '../execution/paper/queue.js';
 import type { LatencyModel } from '../execution/paper/models.js';
 import type { InputLog } from '../marketdata/binance/processor.js';
 import { DecisionLatency, MlGate } from '../ml/gate.js';
-import { loadModelCached } from '../ml/model.js';
+import { loadModelCached, resolveModelPath } from '../ml/model.js';
+import { FUTURES_FEATURES } from '../features/schema.js';
 import type { Store } from '../store/db.js';
 import { AnomalyStrategy } from '../strategy/anomaly/anomaly.js';
 import { ParamsFile, type ParamsEvent } from '../strategy/anomaly/params.js';
@@ -107,21 +108,68 @@ export function loadStrategyParams(config: Config, now: EpochMs, logger?: Logger
   throw new Error(`${config.ANOMALY_PARAMS_FILE}: ${ev.message}${ev.errors.length > 0 ? `\n  - ${ev.errors.join('\n  - ')}` : ''}`);
 }
 
+/** What the start knows of the market a gate will see (for the checks of `buildGate`). */
+export interface GateStart {
+  logger?: Logger;
+  /** the instruments the strategy trades (null/absent: not known, no checks) */
+  traded?: readonly { venue: string; symbol: string }[] | null;
+  /** the symbols with USD-M data (null/absent: not known, no check) */
+  futuresSymbols?: readonly string[] | null;
+}
+
 /**
  * The obi strategy's ML gate as configured: null when MODEL_PATH is empty (or the strategy is not obi).
  * The model is loaded and checked once per process (feature schema, sha256, parity rows, onnxruntime); a
  * model that fails a check stops the start with the reason. `latency` receives the decision latency of
- * gated entries (see `withDecisionLatency`).
+ * gated entries (see `withDecisionLatency`): ML_DECISION_LATENCY_US, by default (`model`) the model's
+ * recorded p50 rounded up to whole µs (a model.json without one stops the start). With `start`: a model
+ * that reads futures features stops the start when a traded symbol has no USD-M data (ConfigError), and a
+ * traded instrument the model was not trained on is logged as a warning and shown in /status.
  */
-export function buildGate(config: Config, latency: DecisionLatency | null): MlGate | null {
+export function buildGate(config: Config, latency: DecisionLatency | null, start: GateStart = {}): MlGate | null {
   if (config.STRATEGY !== 'obi' || config.MODEL_PATH === '') return null;
   let model;
   try {
-    model = loadModelCached(config.MODEL_PATH);
+    model = loadModelCached(resolveModelPath(config.MODEL_PATH));
   } catch (e) {
     throw new Error(`MODEL_PATH=${config.MODEL_PATH}: ${(e as Error).message}`);
   }
-  return new MlGate(model, config.MIN_CONFIDENCE, config.ML_DECISION_LATENCY_US, latency);
+  const sc = model.sidecar;
+  let latencyUs: number;
+  let source: string;
+  if (config.ML_DECISION_LATENCY_US === 'model') {
+    const p50 = sc.latency?.p50Us;
+    if (p50 === undefined) {
+      throw new ConfigError([
+        `MODEL_PATH=${config.MODEL_PATH}: ${model.name}'s model.json records no measured inference latency, which ML_DECISION_LATENCY_US=model charges: run \`papertape model-latency ${model.dir}\` (or set ML_DECISION_LATENCY_US to a number of µs)`,
+      ]);
+    }
+    latencyUs = Math.ceil(p50);
+    source = `model.json latency.p50Us ${p50} µs rounded up (papertape model-latency, ${sc.latency!.date}, ${sc.latency!.cpu})`;
+  } else {
+    latencyUs = config.ML_DECISION_LATENCY_US;
+    source = 'ML_DECISION_LATENCY_US';
+  }
+  const futuresUsed = sc.features.used.filter((n) => (FUTURES_FEATURES as readonly string[]).includes(n));
+  if (futuresUsed.length > 0 && start.traded && start.futuresSymbols) {
+    const have = new Set(start.futuresSymbols);
+    const missing = [...new Set(start.traded.map((i) => i.symbol))].filter((sym) => !have.has(sym));
+    if (missing.length > 0) {
+      throw new ConfigError([
+        `MODEL_PATH=${config.MODEL_PATH}: ${model.name} reads the USD-M futures features ${futuresUsed.join(', ')}, but ${missing.join(', ')} ${missing.length === 1 ? 'has' : 'have'} no USD-M data (live: FUTURES=true and a Binance symbol; backtest: a USD-M recording of the symbol): the model would see NaN where it was trained on values`,
+      ]);
+    }
+  }
+  const gate = new MlGate(model, config.MIN_CONFIDENCE, latencyUs, latency);
+  gate.decisionLatencySource = source;
+  const trained = sc.trainedOn;
+  for (const i of start.traded ?? []) {
+    if (i.venue === trained.venue && i.symbol === trained.symbol) continue;
+    const w = `${model.name} was trained on ${trained.venue}:${trained.symbol}, not on the traded ${i.venue}:${i.symbol}: its features there have another scale (order flow in base units) and its probabilities are not calibrated for it`;
+    gate.warnings.push(w);
+    start.logger?.warn({ model: model.id, instrument: `${i.venue}:${i.symbol}`, trainedOn: `${trained.venue}:${trained.symbol}` }, w);
+  }
+  return gate;
 }
 
 /**
@@ -137,7 +185,18 @@ export function withDecisionLatency(inner: LatencyModel, charge: DecisionLatency
   };
 }
 
-export function buildStrategy(config: Config, params?: ParamsEvent | null, latency: DecisionLatency | null = null): Strategy {
+/**
+ * The configuration with ML_DECISION_LATENCY_US=model resolved to the number of µs it charges, for a live
+ * run's session header: a replay then charges what the live run charged, even after the model's latency
+ * has been measured again.
+ */
+export function resolveDecisionLatency(config: Config): Config {
+  if (config.ML_DECISION_LATENCY_US !== 'model') return config;
+  const gate = buildGate(config, null);
+  return gate === null ? config : { ...config, ML_DECISION_LATENCY_US: gate.decisionLatencyMs * 1000 };
+}
+
+export function buildStrategy(config: Config, params?: ParamsEvent | null, latency: DecisionLatency | null = null, start: GateStart = {}): Strategy {
   if (config.STRATEGY === 'anomaly') {
     const s = new AnomalyStrategy();
     if (params) s.onParamsEvent(params);
@@ -165,7 +224,7 @@ export function buildStrategy(config: Config, params?: ParamsEvent | null, laten
     liqWindowMs: config.OBI_LIQ_WINDOW_MS,
     maxHoldMs: config.OBI_MAX_HOLD_MS,
     exitOnOpposite: config.OBI_EXIT_ON_OPPOSITE,
-  }, buildGate(config, latency));
+  }, buildGate(config, latency, start));
 }
 
 export interface SessionSpec {
@@ -198,6 +257,11 @@ export interface SessionSpec {
   marketHours?: InstrumentSchedule | null;
   /** live only: the receive clock, to record tick-to-decision latency (EngineOptions.decisionClock) */
   decisionClock?: () => number;
+  /**
+   * the market the strategy will see, for the ML gate's start checks (`GateStart`): the traded instruments
+   * and the symbols with USD-M data (absent: not checked, e.g. a replay of a session that started)
+   */
+  market?: { traded: readonly { venue: string; symbol: string }[]; futuresSymbols: readonly string[] } | null;
 }
 
 /** Each shadow variant's strategy parameters as read now (anomaly variants: their parameter file). */
@@ -227,6 +291,7 @@ export function createShadows(s: SessionSpec, runKey: string, params?: Record<st
       // no outside broker: a shadow trades the Alpaca symbols on its paper exchange, under the same market hours
       alsoTrade: [...(s.alsoTrade ?? []), ...(Object.keys(s.brokers ?? {}) as Venue[])],
       marketHours: s.marketHours ?? null,
+      market: s.market ?? null,
       strategyParams: p,
       meta: { shadowOf: s.sessionId, variant: v.name, overrides: v.overrides },
     });
@@ -236,6 +301,10 @@ export function createShadows(s: SessionSpec, runKey: string, params?: Record<st
 
 /** One engine, wired the same way live, in a backtest and in a replay: only the inputs differ. */
 export function createEngine(s: SessionSpec): Engine {
+  // the decision latency of model-gated entries goes from the strategy (and a promoted variant) to the entry latency
+  const decision = new DecisionLatency();
+  // first the strategy: a model that fails its checks stops the start before a session is recorded
+  const strategy = buildStrategy(s.config, s.strategyParams ?? null, decision, { logger: s.logger, ...(s.market ?? {}) });
   if (!s.continues) s.store.startSession({
     id: s.sessionId,
     startedAt: s.startedAt,
@@ -243,14 +312,12 @@ export function createEngine(s: SessionSpec): Engine {
     initialCash: s.config.INITIAL_BALANCE,
     version: VERSION,
   });
-  // the decision latency of model-gated entries goes from the strategy (and a promoted variant) to the entry latency
-  const decision = new DecisionLatency();
   const models = buildModels(s.config, new Rng(s.seed));
   return new Engine({
     config: s.config,
     sessionId: s.sessionId,
     store: s.store,
-    strategy: buildStrategy(s.config, s.strategyParams ?? null, decision),
+    strategy,
     models: { ...models, latency: withDecisionLatency(models.latency, decision) },
     logger: s.logger,
     startedAt: s.startedAt,

@@ -20,7 +20,7 @@ afterEach(() => {
 });
 
 const config = loadConfig({
-  SYMBOLS: 'BTCUSDT', FUTURES: 'false', WARMUP_SECONDS: '0', WARMUP_POINTS: '0', SHABBAT_PAUSE: 'false', RISK_STOP_ATR: '0',
+  SYMBOLS: 'BTCUSDT', FUTURES: 'false', MODEL_PATH: '', WARMUP_SECONDS: '0', WARMUP_POINTS: '0', SHABBAT_PAUSE: 'false', RISK_STOP_ATR: '0',
   QUEUE_MODEL: 'risk-averse', LATENCY_ENTRY_MS: '1', LATENCY_RESPONSE_MS: '1', BOOK_STALE_MS: '3600000',
 });
 

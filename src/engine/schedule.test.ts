@@ -21,7 +21,7 @@ function setup(env: Record<string, string> = {}) {
   const store = Store.open(':memory:');
   stores.push(store);
   const t0 = START - 10 * 60_000;
-  const config = loadConfig({ SYMBOLS: 'BTCUSDT', FUTURES: 'false', WARMUP_SECONDS: '0', WARMUP_POINTS: '0', BOOK_STALE_MS: '3600000', RISK_STOP_ATR: '0', LATENCY_ENTRY_MS: '1', LATENCY_RESPONSE_MS: '1', ...env });
+  const config = loadConfig({ SYMBOLS: 'BTCUSDT', FUTURES: 'false', MODEL_PATH: '', WARMUP_SECONDS: '0', WARMUP_POINTS: '0', BOOK_STALE_MS: '3600000', RISK_STOP_ATR: '0', LATENCY_ENTRY_MS: '1', LATENCY_RESPONSE_MS: '1', ...env });
   const engine = createEngine({ config, sessionId: 's', startedAt: t0, seed: 1, store, logger, tradeVenue: 'spot' });
   const p = new VenueProcessor({ venue: 'spot', sink: engine, logger, symbols: ['BTCUSDT'] });
   p.onExchangeInfo({ symbols: [REFERENCE_EXCHANGE_INFO.spot['BTCUSDT']] }, t0);

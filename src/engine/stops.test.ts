@@ -22,7 +22,7 @@ describe('ATR stop loss in the engine', () => {
     const store = Store.open(':memory:');
     stores.push(store);
     const config = loadConfig({
-      SYMBOLS: 'BTCUSDT', FUTURES: 'false', WARMUP_SECONDS: '0', WARMUP_POINTS: '0', SHABBAT_PAUSE: 'false',
+      SYMBOLS: 'BTCUSDT', FUTURES: 'false', MODEL_PATH: '', WARMUP_SECONDS: '0', WARMUP_POINTS: '0', SHABBAT_PAUSE: 'false',
       RISK_STOP_ATR: '2', RISK_ATR_BAR_MS: '1000', RISK_ATR_PERIOD: '3', LATENCY_ENTRY_MS: '1', LATENCY_RESPONSE_MS: '1', RISK_PRICE_BAND: '0.5',
     });
     const engine = createEngine({ config, sessionId: 's', startedAt: T0, seed: 1, store, logger, tradeVenue: 'spot' });

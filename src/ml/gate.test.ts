@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { syncedBook } from '../../test/support/books.js';
 import { BookSide } from '../book/side.js';
-import { FEATURE_COUNT } from '../features/schema.js';
+import { FEATURE_COUNT, FEATURE_SCHEMA } from '../features/schema.js';
 import { referenceInstrument } from '../marketdata/binance/reference.js';
 import { DecisionLatency, MlGate } from './gate.js';
+import { ObiStrategy, type ObiParams } from '../strategy/obi/obi.js';
+import type { StrategyContext } from '../strategy/strategy.js';
 import { fakeModel } from './testing.js';
 
 const inst = referenceInstrument('spot', 'BTCUSDT');
@@ -19,6 +21,25 @@ describe('ML gate', () => {
     const st = g.status() as { symbols: Record<string, { passes: number; blocks: number }>; inference: { count: number } };
     expect(st.symbols['BTCUSDT']).toMatchObject({ passes: 1, blocks: 1 });
     expect(st.inference.count).toBe(2);
+  });
+
+  it('feeds USD-M futures events of the symbol to its features (funding, mark basis, liquidations), through the OBI strategy too', () => {
+    const names = FEATURE_SCHEMA.names as readonly string[];
+    const m = fakeModel({ probs: [0.2, 0.1, 0.7] });
+    const g = new MlGate(m, 0.6, 0, null);
+    const s = new ObiStrategy({} as ObiParams, g);
+    const ctx = { now: 500 } as StrategyContext;
+    g.onBook('BTCUSDT', book, inst, 0);
+    g.check('BTCUSDT', 1, 0);
+    expect(Number.isNaN(m.lastInput![names.indexOf('funding_rate_bp')]!)).toBe(true);
+    s.onFutures({ kind: 'markPrice', venue: 'usdm', symbol: 'BTCUSDT', eventTime: 400, recvTime: 500, markPrice: 60001.005, indexPrice: 60000, fundingRate: 0.0001, nextFundingTime: 0 }, ctx);
+    g.onFutures('BTCUSDT', { kind: 'liquidation', venue: 'usdm', symbol: 'BTCUSDT', eventTime: 400, recvTime: 600, side: 'SELL', price: 60000, qty: 0.5 }, 600);
+    g.check('BTCUSDT', 1, 600);
+    const x = m.lastInput!;
+    expect(x[names.indexOf('funding_rate_bp')]).toBeCloseTo(1, 5);
+    expect(x[names.indexOf('mark_basis_bp')]).toBeCloseTo(((60001.005 - 60000.005) / 60000.005) * 1e4, 3);
+    expect(x[names.indexOf('liq_count_60s')]).toBe(1);
+    expect(x[names.indexOf('liq_imb_60s')]).toBe(-1);
   });
 
   it('treats the confidence as inclusive', () => {

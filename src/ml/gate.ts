@@ -1,4 +1,4 @@
-import { FeatureEngine, type BookView, type FeatureInstrument, type TradeInput } from '../features/engine.js';
+import { FeatureEngine, type BookView, type FeatureInstrument, type FuturesInput, type TradeInput } from '../features/engine.js';
 import { FEATURE_COUNT } from '../features/schema.js';
 import { DOWN, UP, type Model } from './model.js';
 
@@ -8,9 +8,9 @@ const BOOK_FEATURES = 14;
 /**
  * The decision latency of model-gated entries, charged to the simulated clock: the strategy `charge`s it
  * when it sends an entry that the model let through, and the paper exchange's latency model (wrapped in
- * src/engine/presets.ts) adds it to that order's entry latency. The amount is configured
- * (ML_DECISION_LATENCY_US), not measured, so a backtest takes the same decisions at the same times on every
- * run. A charge is for the decision at `now` only: one not taken by then (the risk gateway denied the
+ * src/engine/presets.ts) adds it to that order's entry latency. The amount is a recorded figure, not a clock
+ * reading: by default the model's p50 as `papertape model-latency` measured it (model.json `latency`), or
+ * ML_DECISION_LATENCY_US; so a backtest takes the same decisions at the same times on every run. A charge is for the decision at `now` only: one not taken by then (the risk gateway denied the
  * order) is dropped at the strategy's next event.
  */
 export class DecisionLatency {
@@ -108,7 +108,8 @@ class InstrumentFeatures {
 
 /**
  * The ML gate of a strategy: runs a FeatureEngine per instrument on the events the strategy is given
- * (every book update and trade of the traded venue, like `papertape dataset` samples them) and, when the
+ * (every book update and trade of the traded venue, and the USD-M futures events of its symbol, at the same
+ * times `papertape dataset` feeds them: serving and training compute the same vectors) and, when the
  * strategy wants to enter, asks the model for the probability of the signal's direction: up for a buy,
  * down for a sell. The entry passes when it is at least `minConfidence`.
  *
@@ -125,6 +126,10 @@ export class MlGate {
   readonly maxGapMs = 1000;
   /** decision latency per gated entry, ms */
   readonly decisionLatencyMs: number;
+  /** where the decision latency comes from (for /status) */
+  decisionLatencySource = 'ML_DECISION_LATENCY_US';
+  /** problems found at start that do not stop it (a traded symbol the model was not trained on), for /status */
+  readonly warnings: string[] = [];
 
   constructor(
     readonly model: Model,
@@ -153,6 +158,11 @@ export class MlGate {
 
   onTrade(symbol: string, trade: TradeInput, t: number): void {
     this.of(symbol).fe.onTrade(trade, t);
+  }
+
+  /** USD-M futures context of `symbol` at time t (the receive time, as the dataset export feeds it). */
+  onFutures(symbol: string, ev: FuturesInput, t: number): void {
+    this.of(symbol).fe.onFutures(ev, t);
   }
 
   /** The book lost sync: no returns or order flow across the gap, and the warm-up starts again. */
@@ -227,7 +237,9 @@ export class MlGate {
       features: m.used.length,
       sequenceLength: m.sequenceLength,
       minConfidence: this.minConfidence,
-      decisionLatencyUs: this.decisionLatencyMs * 1000,
+      decisionLatencyUs: Math.round(this.decisionLatencyMs * 1e6) / 1000,
+      decisionLatencySource: this.decisionLatencySource,
+      warnings: this.warnings,
       inference: m.timer.summary(),
       symbols,
     };

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { build, type Histogram } from 'hdr-histogram-js';
 import { z } from 'zod';
@@ -8,6 +8,7 @@ import { checkFeatureSchema, FEATURE_COUNT, FEATURE_SCHEMA } from '../features/s
 import { parseOnnx } from './onnx.js';
 import { OrtSession } from './ort.js';
 import { CompiledTreeEnsemble, treeEnsembleSpec } from './trees.js';
+import { packageRoot } from '../core/package-root.js';
 
 /**
  * A trained model as shipped under models/<name>/: `model.onnx`, the sidecar `model.json` (what the model
@@ -44,6 +45,14 @@ const sidecarSchema = z.object({
   horizon: z.object({ text: z.string() }).passthrough(),
   trainedOn: z.object({ venue: z.string(), symbol: z.string(), sampling: z.object({ warmupMs: z.number().min(0) }).passthrough() }).passthrough(),
   parity: z.string().min(1),
+  /**
+   * the model's inference time in Node as measured by `papertape model-latency` (the path the gate uses:
+   * compiled trees or onnxruntime, warm-up then timed calls on the parity rows); backtests charge p50
+   */
+  latency: z
+    .object({ p50Us: z.number().positive(), p99Us: z.number().positive(), calls: z.number().int().positive(), cpu: z.string(), node: z.string(), date: z.string() })
+    .passthrough()
+    .optional(),
 }).passthrough();
 export type ModelSidecar = z.infer<typeof sidecarSchema>;
 
@@ -111,6 +120,18 @@ function fail(where: string, message: string): never {
   throw new Error(`model ${where}: ${message}`);
 }
 
+
+/**
+ * Where a configured MODEL_PATH points: an absolute path as it is; a relative one from the working
+ * directory when it exists there, else from the package root (so the shipped default `models/gbdt-xgb`
+ * works from any directory).
+ */
+export function resolveModelPath(path: string, cwd = process.cwd()): string {
+  if (isAbsolute(path) || existsSync(resolve(cwd, path))) return resolve(cwd, path);
+  const inPackage = resolve(packageRoot(), path);
+  return existsSync(inPackage) ? inPackage : resolve(cwd, path);
+}
+
 /** model.json of a path: a directory holding it, the file itself, or the model.onnx beside it. */
 export function sidecarPath(path: string): string {
   const p = resolve(path);
@@ -127,14 +148,15 @@ function decodeFloat32(b64: string, n: number, where: string): Float32Array {
   return out;
 }
 
-interface Parity {
+export interface Parity {
   rows: number;
   rowSize: number;
   inputs: Float32Array;
   expected: number[][];
 }
 
-function readParity(dir: string, sc: ModelSidecar, where: string): Parity {
+/** The parity rows of a model (inputs as float32 rows, the Python probabilities); throws naming the problem. */
+export function readParity(dir: string, sc: ModelSidecar, where: string): Parity {
   const path = join(dir, sc.parity);
   if (!existsSync(path)) fail(where, `${sc.parity} is missing: the parity rows check the model at load`);
   const r = paritySchema.safeParse(JSON.parse(readFileSync(path, 'utf8')));

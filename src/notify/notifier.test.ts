@@ -65,7 +65,7 @@ interface Harness {
 function harness(opts: { fillBatchMs?: number; summaryUtc?: string; bot?: string | null } = {}): Harness {
   const store = Store.open(':memory:');
   stores.push(store);
-  const config = loadConfig({ SYMBOLS: 'BTCUSDT', FUTURES: 'false', INITIAL_BALANCE: '10000', SHABBAT_PAUSE: 'false' });
+  const config = loadConfig({ SYMBOLS: 'BTCUSDT', FUTURES: 'false', MODEL_PATH: '', INITIAL_BALANCE: '10000', SHABBAT_PAUSE: 'false' });
   const inputs: Harness['inputs'] = [];
   const engine = createEngine({ config, sessionId: 'notify-test', startedAt: T0, seed: 1, store, logger: silent, tradeVenue: 'spot', inputLog: { write: (t, source, payload) => inputs.push({ t, source, payload }) } });
   const timers = new ManualTimers(T0);

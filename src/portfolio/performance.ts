@@ -542,6 +542,53 @@ function mean(xs: readonly number[]): number {
   return xs.length === 0 ? Number.NaN : compensatedSum(xs) / xs.length;
 }
 
+/**
+ * Drawdown spells of an equity curve fed point by point in time order: the one definition of the drawdown's
+ * duration, used by {@link performance} and by the live metrics recorder (./recorder.ts). The peak starts at the
+ * initial cash at `start`; a point at or above the peak is the new peak (and ends the spell under way); a point
+ * below it is under water. A spell lasts from the time of its peak to the first point back at or above it, or to
+ * the end of the window if equity never gets back (docs/statistics.md, `maxDrawdownDurationMs`).
+ */
+export class DrawdownSpells {
+  /** highest equity so far (the initial cash included) */
+  peak: number;
+  /** time of the last point at or above the peak (`start` before any) */
+  peakTime: number;
+  /** worst equity / peak - 1 over the points fed (non-positive) */
+  worst = 0;
+  /** longest finished spell (ms) */
+  longest = 0;
+  /** below the peak now */
+  under = false;
+
+  constructor(initial: number, start: number) {
+    this.peak = initial;
+    this.peakTime = start;
+  }
+
+  observe(time: number, equity: number): void {
+    if (equity >= this.peak) {
+      if (this.under) this.longest = Math.max(this.longest, time - this.peakTime);
+      this.under = false;
+      this.peak = equity;
+      this.peakTime = time;
+    } else {
+      this.under = true;
+      this.worst = Math.min(this.worst, equity / this.peak - 1);
+    }
+  }
+
+  /** When the spell under way began (the time of its peak); null at a peak. */
+  get since(): number | null {
+    return this.under ? this.peakTime : null;
+  }
+
+  /** The longest spell, the one under way counted until `end`. */
+  longestUntil(end: number): number {
+    return this.under ? Math.max(this.longest, end - this.peakTime) : this.longest;
+  }
+}
+
 /** Performance over [start, end] of one equity curve with its trips and fills (see docs/statistics.md). */
 export function performance(input: PerformanceInput): Performance {
   const periodMs = checkInput(input);
@@ -554,23 +601,11 @@ export function performance(input: PerformanceInput): Performance {
 
   // Drawdowns over every recorded point.
   const points = sortedPoints(input.equity, start, end);
-  let peak = initialCash;
-  let peakTime = start;
-  let worst = 0;
-  let longest = 0;
-  let under = false;
-  for (const p of points) {
-    if (p.equity >= peak) {
-      if (under) longest = Math.max(longest, p.time - peakTime);
-      under = false;
-      peak = p.equity;
-      peakTime = p.time;
-    } else {
-      under = true;
-      worst = Math.min(worst, p.equity / peak - 1);
-    }
-  }
-  if (under) longest = Math.max(longest, end - peakTime);
+  const spells = new DrawdownSpells(initialCash, start);
+  for (const p of points) spells.observe(p.time, p.equity);
+  const peak = spells.peak;
+  const worst = spells.worst;
+  const longest = spells.longestUntil(end);
   const finalEquity = points.length > 0 ? points[points.length - 1]!.equity : initialCash;
 
   // Round trips.

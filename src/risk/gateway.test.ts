@@ -6,7 +6,7 @@ import { RiskGateway, type RiskInputs, type RiskLimits } from './gateway.js';
 import { SlidingRateLimiter } from './rate-limiter.js';
 
 const inst = referenceInstrument('spot', 'BTCUSDT');
-const LIMITS: RiskLimits = { maxPosition: 1, maxDrawdown: 0.05, maxOrderNotional: 5000, priceBand: 0.01, bookStaleMs: 10_000, ordersPerSecond: 5, ordersPerMinute: 60, ordersPerHour: 500 };
+const LIMITS: RiskLimits = { maxPosition: 1, maxDrawdown: 0.05, maxOrderNotional: 5000, priceBand: 0.01, bookStaleMs: 10_000, maxFeedLagMs: 1000, ordersPerSecond: 5, ordersPerMinute: 60, ordersPerHour: 500 };
 const sync = syncedBook(inst, [[60000, 2], [59999, 1]], [[60001, 2], [60002, 1]], 1000);
 
 function intent(over: Partial<OrderIntent> = {}): OrderIntent {
@@ -29,6 +29,7 @@ describe('risk gateway', () => {
     ['book not synced', intent(), inputs({ bookState: 'resyncing' }), 'book_not_synced'],
     ['book missing', intent(), inputs({ book: undefined, bookState: undefined }), 'book_not_synced'],
     ['stale book', intent(), inputs({ now: 20_000 }), 'book_stale'],
+    ['feed lag over the limit', intent(), inputs({ feedLagMs: 1500 }), 'feed_lag'],
     ['quantity off the step', intent({ qtyUnits: 1_000_001 }), inputs(), 'quantity_filter'],
     ['quantity below min', intent({ qtyUnits: 0 }), inputs(), 'quantity_filter'],
     ['price off the tick', intent({ type: 'LIMIT', priceUnits: 6_000_000.5, timeInForce: 'IOC' }), inputs(), 'price_filter'],
@@ -43,6 +44,16 @@ describe('risk gateway', () => {
     expect(d).toMatchObject({ approved: false, check });
     expect(g.denials[check]).toBe(1);
     expect(g.approvedCount).toBe(0);
+  });
+
+  it('refuses on feed lag only past the limit, counts it, and not at all when the limit is 0', () => {
+    const g = new RiskGateway(LIMITS);
+    expect(g.check(intent(), inputs({ feedLagMs: 999 })).approved).toBe(true);
+    const d = g.check(intent({ purpose: 'flatten' }), inputs({ feedLagMs: 1001 }));
+    expect(d).toMatchObject({ approved: false, check: 'feed_lag' });
+    expect(!d.approved && d.reason).toMatch(/1001 ms late \(limit 1000 ms\)/);
+    expect(g.denials['feed_lag']).toBe(1);
+    expect(new RiskGateway({ ...LIMITS, maxFeedLagMs: 0 }).check(intent(), inputs({ feedLagMs: 1e9 })).approved).toBe(true);
   });
 
   it('lets a reducing order through the position limit and the drawdown breaker', () => {

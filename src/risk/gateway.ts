@@ -17,6 +17,7 @@ export type RiskCheck =
   | 'not_trading'
   | 'book_not_synced'
   | 'book_stale'
+  | 'feed_lag'
   | 'quantity_filter'
   | 'price_filter'
   | 'notional_filter'
@@ -42,6 +43,8 @@ export interface RiskLimits {
   maxTotalNotional?: number;
   priceBand: number;
   bookStaleMs: number;
+  /** the book's last update arrived this much later than the feed's usual (ms over its baseline, see FeedLagTracker); 0 or absent = off */
+  maxFeedLagMs?: number;
   ordersPerSecond: number;
   ordersPerMinute: number;
   ordersPerHour: number;
@@ -64,6 +67,8 @@ export interface RiskInputs {
   instrument: Instrument | undefined;
   book: L2Book | undefined;
   bookState: BookState | undefined;
+  /** how late the book's last update arrived (ms over the feed's baseline; see FeedLagTracker); undefined = not measured */
+  feedLagMs?: number;
   /** signed position, base units */
   position: number;
   /** base units still working in open orders, per side (sent but not yet filled or ended) */
@@ -227,6 +232,10 @@ export class RiskGateway {
     if (!x.book || x.bookState !== 'synced') return { check: 'book_not_synced', reason: `${inst.symbol} book is ${x.bookState ?? 'missing'}` };
     const age = x.now - x.book.lastRecvTime;
     if (age > this.limits.bookStaleMs) return { check: 'book_stale', reason: `${inst.symbol} book has had no update for ${Math.round(age)} ms` };
+    const maxLag = this.limits.maxFeedLagMs ?? 0;
+    if (maxLag > 0 && x.feedLagMs !== undefined && x.feedLagMs > maxLag) {
+      return { check: 'feed_lag', reason: `${inst.venue} feed lags: the ${inst.symbol} book's last update came ${Math.round(x.feedLagMs)} ms late (limit ${maxLag} ms)` };
+    }
     if (purpose === 'strategy') {
       if (this.paused) return { check: 'paused', reason: `trading paused: ${this.pauseReason}` };
       if (x.scheduleReason) return { check: 'schedule', reason: x.scheduleReason };

@@ -317,6 +317,15 @@ export class Store {
   }
 
   /** Caps the database at about `bytes` (SQLite max_page_count): a write beyond fails with SQLITE_FULL, as on a full disk. */
+  /**
+   * How SQLite waits for the disk (WAL mode): 'normal' (the default) syncs at checkpoints only, so a
+   * machine crash or a disk error that aborts the file system's journal can lose the last commits (the
+   * database stays consistent); 'full' syncs the WAL at every commit: what was committed survives.
+   */
+  setSynchronous(mode: 'normal' | 'full'): void {
+    this.db.pragma(`synchronous = ${mode === 'full' ? 'FULL' : 'NORMAL'}`);
+  }
+
   limitSize(bytes: number): void {
     const pageSize = this.db.pragma('page_size', { simple: true }) as number;
     this.db.pragma(`max_page_count = ${Math.max(1, Math.floor(bytes / pageSize))}`);

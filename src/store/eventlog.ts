@@ -63,11 +63,22 @@ export const DEFAULT_EVENT_LOG_MAX_FILE_BYTES = 256 * 2 ** 20;
 export interface EventLogWriterOptions {
   /** Start a new file when the current one would pass this many uncompressed bytes (default 256 MiB). */
   maxFileBytes?: number;
+  /**
+   * Called once with the first write error (disk full, read-only or failing disk). The writer then stops
+   * writing (later lines are counted in `droppedLines`) instead of throwing into its callers: the live
+   * engine halts trading on it, like on a failed database write. Without it, errors are thrown.
+   */
+  onFailure?: (message: string) => void;
 }
 
 export class EventLogWriter {
   private readonly out: RecordingWriter;
   closed = false;
+  /** the first write error (with `onFailure`), null while writes succeed */
+  error: string | null = null;
+  /** lines not written since the first error */
+  droppedLines = 0;
+  private readonly onFailure: ((message: string) => void) | undefined;
 
   constructor(readonly dir: string, header: SessionHeader, options: EventLogWriterOptions = {}) {
     mkdirSync(dir, { recursive: true });
@@ -75,6 +86,15 @@ export class EventLogWriter {
     if (existsSync(file)) throw new Error(`${file} exists: an event log is never overwritten`);
     writeFileSync(file, `${JSON.stringify(header, null, 2)}\n`, { flag: 'wx' });
     this.out = new RecordingWriter({ dir, prefix: 'events', level: 1, maxBytes: options.maxFileBytes ?? DEFAULT_EVENT_LOG_MAX_FILE_BYTES });
+    this.onFailure = options.onFailure;
+  }
+
+  private fail(e: unknown): void {
+    if (!this.onFailure) throw e;
+    if (this.error !== null) return;
+    const err = e as NodeJS.ErrnoException;
+    this.error = `${err.code ?? 'error'}: ${err.message}`;
+    this.onFailure(this.error);
   }
 
   get lines(): number {
@@ -90,21 +110,40 @@ export class EventLogWriter {
 
   write(recvTime: EpochMs, source: string, payload: string): void {
     if (this.closed) return;
+    if (this.error !== null) {
+      this.droppedLines++;
+      return;
+    }
     const ns = BigInt(Math.round(recvTime * 1000)) * 1000n;
-    if (payload.includes('\n') || payload.includes('\r')) {
-      const sp = source.indexOf(' ', source.indexOf(' ') + 1);
-      const escaped = sp < 0 ? `${source}~` : `${source.slice(0, sp)}~${source.slice(sp)}`;
-      this.out.write(ns, `${escaped} ${JSON.stringify(payload)}`);
-    } else this.out.write(ns, `${source} ${payload}`);
+    try {
+      if (payload.includes('\n') || payload.includes('\r')) {
+        const sp = source.indexOf(' ', source.indexOf(' ') + 1);
+        const escaped = sp < 0 ? `${source}~` : `${source.slice(0, sp)}~${source.slice(sp)}`;
+        this.out.write(ns, `${escaped} ${JSON.stringify(payload)}`);
+      } else this.out.write(ns, `${source} ${payload}`);
+    } catch (e) {
+      this.droppedLines++;
+      this.fail(e);
+    }
   }
 
   flush(): void {
-    if (!this.closed) this.out.flush();
+    if (this.closed || this.error !== null) return;
+    try {
+      this.out.flush();
+    } catch (e) {
+      this.fail(e);
+    }
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    await this.out.close();
+    try {
+      await this.out.close();
+    } catch (e) {
+      // already reported: what could be written is on disk, the rest is lost
+      if (this.error === null) this.fail(e);
+    }
   }
 }
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { L2Book } from '../book/book.js';
 import type { EpochMs } from '../core/types.js';
-import type { TradeEvent } from '../model/events.js';
+import type { LiquidationEvent, MarkPriceEvent, OpenInterestEvent, TradeEvent } from '../model/events.js';
 import type { Instrument } from '../model/instrument.js';
 import type { Order, OrderIntent } from '../model/order.js';
 
@@ -14,6 +14,9 @@ export interface FuturesView {
   /** liquidations received in the last `windowMs` */
   liquidations(windowMs: number): number;
 }
+
+/** The USD-M futures events a strategy may be given (`Strategy.onFutures`). */
+export type FuturesEvent = MarkPriceEvent | LiquidationEvent | OpenInterestEvent;
 
 /** What a strategy may look at besides the book: no I/O, no wall clock. */
 export interface StrategyContext {
@@ -41,6 +44,12 @@ export interface Strategy {
   onBook(book: L2Book, inst: Instrument, ctx: StrategyContext): OrderIntent | null;
   /** a trade printed on the traded venue (strategies that work on prices or bars built from trades) */
   onTrade?(trade: TradeEvent, inst: Instrument, ctx: StrategyContext): OrderIntent | null;
+  /**
+   * USD-M futures context of the strategy's symbol `ev.symbol` (mark price and funding, a liquidation, open
+   * interest), at engine time `ctx.now` (the receive time, as `papertape dataset` feeds its FeatureEngine).
+   * Futures data of USD-M symbol X applies to the traded symbol X (spot BTCUSDT is traded with USD-M BTCUSDT).
+   */
+  onFutures?(ev: FuturesEvent, ctx: StrategyContext): void;
   /** facts for /status (e.g. a parameter file that failed to load) */
   status?(): Record<string, unknown>;
   /** the instrument's book left the synced state (a gap, a resync): its book-derived state is stale */

@@ -2,9 +2,11 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { packageRoot } from '../core/package-root.js';
+
+export { packageRoot };
 
 /**
  * Headers of the dashboard's page and assets. The page loads only its own files (no inline script or
@@ -35,23 +37,6 @@ const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
 };
 
-/** The package's root (the folder of papertape's package.json), from src/web (tests) or dist/src/web (the CLI). */
-export function packageRoot(from = dirname(fileURLToPath(import.meta.url))): string {
-  let dir = from;
-  for (;;) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg)) {
-      try {
-        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: unknown }).name === 'papertape') return dir;
-      } catch {
-        // not ours: keep looking
-      }
-    }
-    const up = dirname(dir);
-    if (up === dir) throw new Error(`papertape's package.json not found above ${from}`);
-    dir = up;
-  }
-}
 
 /** The standalone production build of Lightweight Charts (an ES module with no imports), from node_modules. */
 export function chartsLibraryPath(): string {

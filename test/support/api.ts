@@ -68,10 +68,13 @@ export async function apiFixture(opts: { apiToken?: string; stream?: ApiContext[
   const logger = pino({ level: 'silent' });
   const store = Store.open(':memory:');
   const config = loadConfig({
-    SYMBOLS: 'BTCUSDT,ETHUSDT', FUTURES: 'false', WARMUP_SECONDS: '0', WARMUP_POINTS: '0', LATENCY_ENTRY_MS: '1', LATENCY_RESPONSE_MS: '1', STREAM_INTERVAL_MS: '100',
+    // no ML gate unless a test asks for one (MODEL_PATH in env)
+    SYMBOLS: 'BTCUSDT,ETHUSDT', FUTURES: 'false', MODEL_PATH: '', WARMUP_SECONDS: '0', WARMUP_POINTS: '0', LATENCY_ENTRY_MS: '1', LATENCY_RESPONSE_MS: '1', STREAM_INTERVAL_MS: '100',
     ...opts.env,
   });
-  const engine: Engine = createEngine({ config, sessionId: 's', startedAt: T0, seed: 1, store, logger, tradeVenue: 'spot', inputLog: null });
+  // the market as live would describe it (FUTURES=false: no USD-M data), for the ML gate's start checks
+  const market = { traded: ['BTCUSDT', 'ETHUSDT'].map((symbol) => ({ venue: 'spot', symbol })), futuresSymbols: [] };
+  const engine: Engine = createEngine({ config, sessionId: 's', startedAt: T0, seed: 1, store, logger, tradeVenue: 'spot', inputLog: null, market });
   const p = new VenueProcessor({ venue: 'spot', sink: engine, logger, symbols: ['BTCUSDT', 'ETHUSDT'] });
   p.onExchangeInfo({ symbols: [REFERENCE_EXCHANGE_INFO.spot['BTCUSDT'], REFERENCE_EXCHANGE_INFO.spot['ETHUSDT']] }, T0);
   p.onMessage(JSON.stringify({ stream: 'btcusdt@depth@100ms', data: { e: 'depthUpdate', E: T0, s: 'BTCUSDT', U: 101, u: 101, b: [['60000.00', '1.0']], a: [] } }), T0);

@@ -19,8 +19,9 @@ export interface Proc {
 export function papertape(args: string[], env: Record<string, string> = {}): Proc {
   const child = spawn(process.execPath, [CLI, ...args], {
     cwd: ROOT,
-    // the tests poll the API far faster than a person: no per-address rate limit unless a test sets one
-    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', API_RATE_LIMIT: '0', ...env },
+    // the tests poll the API far faster than a person: no per-address rate limit unless a test sets one;
+    // and no ML gate (MODEL_PATH defaults to the shipped gbdt-xgb) unless a test sets MODEL_PATH
+    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', API_RATE_LIMIT: '0', MODEL_PATH: '', ...env },
   });
   let out = '';
   let err = '';

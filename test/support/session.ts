@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { expect } from 'vitest';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,6 +45,8 @@ export async function startSession(opts: SessionOptions): Promise<Session> {
       SYMBOLS: 'BTCUSDT',
       PORT: '0',
       DATA_DIR: dir,
+      // no ML gate unless a test sets MODEL_PATH: these runs test the engine, not the model
+      MODEL_PATH: '',
       ...replayRunEnv(exchange),
       ...opts.env,
     });
@@ -60,6 +63,19 @@ export type ReferenceBook = ReturnType<typeof referenceBook>;
 export interface ReferenceBooks {
   spot: ReferenceBook;
   usdm: ReferenceBook;
+}
+
+/** A live session's final books (GET /book, USD-M 500 levels deep) equal the books rebuilt from the recordings: a clean run's. */
+export function expectCleanRunBooks(
+  books: { spot: { lastUpdateId: number; bids: unknown; asks: unknown }; usdm: { lastUpdateId: number; bids: unknown; asks: unknown } },
+  refs: ReferenceBooks,
+): void {
+  expect(books.spot.lastUpdateId).toBe(refs.spot.lastUpdateId);
+  expect(books.spot.bids).toEqual(refs.spot.bids);
+  expect(books.spot.asks).toEqual(refs.spot.asks);
+  expect(books.usdm.lastUpdateId).toBe(refs.usdm.lastUpdateId);
+  expect(books.usdm.bids).toEqual(refs.usdm.bids.slice(0, 500));
+  expect(books.usdm.asks).toEqual(refs.usdm.asks.slice(0, 500));
 }
 
 /** Spot (both files) and USD-M BTCUSDT books rebuilt straight from the recordings. */

@@ -18,9 +18,15 @@ import type {
  * Hot path: depth diffs, trades and book tickers are scanned straight out of the message text onto the
  * instrument's integer grid, with no JSON.parse and no per-level allocation. A depth message from USD-M
  * BTCUSDT carries up to hundreds of levels; JSON.parse would build an array and two strings per level
- * that are thrown away at once (see bench/decode.ts: the scanner plus the book update beats bare
- * JSON.parse of the same text). Anything the scanner does not recognise exactly goes to the slow path
- * (JSON.parse + zod), which accepts any valid JSON layout; only what both reject counts as malformed.
+ * that are thrown away at once (bench/book.ts: the scanner plus the book update beats bare JSON.parse of
+ * the same text).
+ *
+ * The fast path reads the data object field by field, in one pass, the way Binance writes it: compact
+ * JSON, one level of keys, the event type `e` checked, every field the schema requires present, unknown
+ * fields only as plain values. It accepts only what the slow path (JSON.parse + zod: the definition of a
+ * valid message) accepts, with the same result; anything else (spaces, escapes, nested values, another
+ * layout) goes to the slow path, which accepts any valid JSON layout. Only what the slow path rejects
+ * counts as malformed. test/fuzz/decoders.ts checks that the two paths agree on mutated real messages.
  *
  * Decoded events are reused between calls (one object per kind): consume or copy before the next call.
  */
@@ -98,15 +104,18 @@ function scanInt(text: string, cur: Cursor): number {
     i++;
   }
   cur.pos = i;
-  // a fraction or an exponent (50093240e1) is not an integer as written: the JSON.parse path decides
+  // a fraction or an exponent (50093240e1) is not an integer as written, and a leading zero (0123) is not
+  // JSON: the JSON.parse path decides
   const next = text.charCodeAt(i);
   if (next === 46 || next === 101 || next === 69) return NaN;
+  if (i - start > 1 && text.charCodeAt(start) === 48) return NaN;
   return i === start || v > Number.MAX_SAFE_INTEGER ? NaN : v;
 }
 
 /**
- * Parses `"<decimal>"` at text[pos] into an integer scaled by 10^decimals; advances past the closing
- * quote. NaN if the shape is wrong or the value has precision beyond the grid.
+ * Parses `"<decimal>"` at text[pos] (digits, optionally a point and digits: the schemas' `\d+(\.\d+)?`)
+ * into an integer scaled by 10^decimals; advances past the closing quote. NaN if the shape is wrong or the
+ * value has precision beyond the grid.
  */
 function scanQuotedDecimal(text: string, cur: Cursor, decimals: number): number {
   let i = cur.pos;
@@ -114,35 +123,187 @@ function scanQuotedDecimal(text: string, cur: Cursor, decimals: number): number 
   i++;
   let v = 0;
   let frac = -1;
-  let digits = 0;
+  let intDigits = 0;
+  let fracDigits = 0;
   let bad = false;
   for (;;) {
     const c = text.charCodeAt(i);
     if (c === 34) break;
     if (c >= 48 && c <= 57) {
-      digits++;
-      if (frac < 0) v = v * 10 + (c - 48);
-      else if (frac < decimals) {
+      if (frac < 0) {
         v = v * 10 + (c - 48);
-        frac++;
-      } else if (c !== 48) bad = true;
+        intDigits++;
+      } else {
+        fracDigits++;
+        if (frac < decimals) {
+          v = v * 10 + (c - 48);
+          frac++;
+        } else if (c !== 48) bad = true;
+      }
     } else if (c === 46 && frac < 0) frac = 0;
     else return NaN; // includes end of text (NaN charCode)
     i++;
   }
   cur.pos = i + 1;
-  if (bad || digits === 0) return NaN;
+  if (bad || intDigits === 0 || (frac >= 0 && fracDigits === 0)) return NaN;
   if (frac < 0) frac = 0;
   const units = frac < decimals ? v * POW10[decimals - frac]! : v;
   // past 2^53 units the value cannot be held exactly: malformed, never rounded
   return units > Number.MAX_SAFE_INTEGER ? NaN : units;
 }
 
-/** Value position of `"key":` at or after `from` within [from, end); -1 if absent. */
-function keyPos(text: string, key: string, from: number, end: number): number {
-  const i = text.indexOf(key, from);
-  return i < 0 || i >= end ? -1 : i + key.length;
+/**
+ * Reads `"<key>":` at cur.pos and returns the key as a number: a one-character key is its char code, a
+ * two-character key c1 * 256 + c2, a longer one 0 (no field we read has a longer name); -1 when there is
+ * no plain key there (an escape, the end of the text). Leaves cur.pos after the ':'.
+ */
+function scanKey(text: string, cur: Cursor): number {
+  const i = cur.pos;
+  if (text.charCodeAt(i) !== 34) return -1;
+  const c1 = text.charCodeAt(i + 1);
+  if (c1 === 34 || c1 === 92 || c1 < 32 || c1 !== c1) return -1;
+  let key: number;
+  let j: number;
+  const c2 = text.charCodeAt(i + 2);
+  if (c2 === 34) {
+    key = c1;
+    j = i + 3;
+  } else if (c2 !== 92 && c2 >= 32 && text.charCodeAt(i + 3) === 34) {
+    key = c1 * 256 + c2;
+    j = i + 4;
+  } else {
+    j = i + 2;
+    for (;;) {
+      const c = text.charCodeAt(j);
+      if (c === 34) break;
+      if (c === 92 || c < 32 || c !== c) return -1;
+      j++;
+    }
+    key = 0;
+    j++;
+  }
+  if (text.charCodeAt(j) !== 58) return -1;
+  cur.pos = j + 1;
+  return key;
 }
+
+/** Skips a string without escapes or control characters at cur.pos (`"..."`); false if there is none. */
+function skipString(text: string, cur: Cursor): boolean {
+  let i = cur.pos;
+  if (text.charCodeAt(i) !== 34) return false;
+  for (i++; ; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34) break;
+    if (c === 92 || c < 32 || c !== c) return false;
+  }
+  cur.pos = i + 1;
+  return true;
+}
+
+/**
+ * Skips a plain value at cur.pos: a string without escapes, a number, true, false or null. Objects and
+ * arrays are not plain: false (the slow path takes such a message).
+ */
+function skipScalar(text: string, cur: Cursor): boolean {
+  const c = text.charCodeAt(cur.pos);
+  if (c === 34) return skipString(text, cur);
+  if (c === 116 && text.startsWith('true', cur.pos)) cur.pos += 4;
+  else if (c === 102 && text.startsWith('false', cur.pos)) cur.pos += 5;
+  else if (c === 110 && text.startsWith('null', cur.pos)) cur.pos += 4;
+  else if ((c >= 48 && c <= 57) || c === 45) {
+    // a plain integer (what Binance sends: "T":1723075200012) ends at the first non-digit
+    let i = cur.pos;
+    while (isDigit(text.charCodeAt(i))) i++;
+    const next = text.charCodeAt(i);
+    if (c !== 45 && (next === 44 || next === 125) && (c !== 48 || i === cur.pos + 1)) {
+      cur.pos = i;
+      return true;
+    }
+    // anything else: the characters a JSON number may hold, then checked to be one (JSON.parse would
+    // refuse the message otherwise, and the fast path must not accept what the slow path refuses)
+    i = cur.pos + 1;
+    for (;;) {
+      const d = text.charCodeAt(i);
+      if ((d >= 48 && d <= 57) || d === 46 || d === 101 || d === 69 || d === 43 || d === 45) i++;
+      else break;
+    }
+    if (!validNumber(text, cur.pos, i)) return false;
+    cur.pos = i;
+  } else return false;
+  return true;
+}
+
+/** Whether text[start, end) is a JSON number: -?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)? */
+function validNumber(text: string, start: number, end: number): boolean {
+  let i = start;
+  if (text.charCodeAt(i) === 45) i++;
+  const first = text.charCodeAt(i);
+  if (first === 48) i++;
+  else if (first >= 49 && first <= 57) while (i < end && isDigit(text.charCodeAt(i))) i++;
+  else return false;
+  if (i < end && text.charCodeAt(i) === 46) {
+    i++;
+    if (!(i < end && isDigit(text.charCodeAt(i)))) return false;
+    while (i < end && isDigit(text.charCodeAt(i))) i++;
+  }
+  if (i < end && (text.charCodeAt(i) | 32) === 101) {
+    i++;
+    if (i < end && (text.charCodeAt(i) === 43 || text.charCodeAt(i) === 45)) i++;
+    if (!(i < end && isDigit(text.charCodeAt(i)))) return false;
+    while (i < end && isDigit(text.charCodeAt(i))) i++;
+  }
+  return i === end;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+/** Reads `true` or `false` at cur.pos: 1, 0, or -1 when neither. */
+function scanBool(text: string, cur: Cursor): number {
+  if (text.startsWith('true', cur.pos)) {
+    cur.pos += 4;
+    return 1;
+  }
+  if (text.startsWith('false', cur.pos)) {
+    cur.pos += 5;
+    return 0;
+  }
+  return -1;
+}
+
+/**
+ * After a field's value: `,` (another field follows) or the data object's closing `}` at its end (then
+ * cur.pos = -1: done); true for either. Anything else: false (not the fast path).
+ */
+function nextField(text: string, cur: Cursor, end: number): boolean {
+  const c = text.charCodeAt(cur.pos);
+  if (c === 44) {
+    cur.pos++;
+    return true;
+  }
+  if (c === 125 && cur.pos === end - 1) {
+    cur.pos = -1;
+    return true;
+  }
+  return false;
+}
+
+// field names as scanKey returns them
+const K_e = 101;
+const K_E = 69;
+const K_s = 115;
+const K_U = 85;
+const K_u = 117;
+const K_pu = 112 * 256 + 117;
+const K_b = 98;
+const K_a = 97;
+const K_B = 66;
+const K_A = 65;
+const K_t = 116;
+const K_p = 112;
+const K_q = 113;
+const K_m = 109;
 
 export class BinanceDecoder {
   private readonly routes = new Map<string, Route>();
@@ -196,10 +357,13 @@ export class BinanceDecoder {
       if (nameEnd > 11 && text.startsWith(',"data":', nameEnd + 1)) {
         const stream = text.slice(11, nameEnd);
         const route = this.routes.get(stream);
-        if (route === undefined) return this.unknown(stream, text);
+        // a stream we did not subscribe to (or one spelled with escapes, btcusdt\u0040depth): the slow path
+        // reads the whole envelope, so the answer is the same in any layout
+        if (route === undefined) return this.slow(text, recvTime);
         const start = nameEnd + 9; // position of the data object's '{'
-        const end = text.lastIndexOf('}', text.length - 2) + 1; // data's closing '}'
-        if (text.charCodeAt(start) === 123 && end > start) {
+        // the envelope closes right after the data object: data's '}' is the last but one character
+        const end = text.length - 1;
+        if (text.charCodeAt(start) === 123 && text.charCodeAt(end) === 125 && end > start) {
           const ev = this.fast(route, text, start, end, recvTime);
           if (ev !== null) {
             this.success.event = ev;
@@ -222,77 +386,83 @@ export class BinanceDecoder {
 
   /** Fast path over data text[start, end); null means "let the slow path decide". */
   private fast(route: Route, text: string, start: number, end: number, recvTime: EpochMs): MarketEvent | null {
-    this.hint = start;
+    this.cur.pos = start + 1;
     switch (route.kind) {
       case 'depth':
-        return this.fastDepth(route.inst, text, start, end, recvTime);
+        return this.fastDepth(route.inst, text, end, recvTime);
       case 'trade':
-        return this.fastTrade(route.inst, text, start, end, recvTime);
+        return this.fastTrade(route.inst, text, end, recvTime);
       case 'bookTicker':
-        return this.fastTicker(route.inst, text, start, end, recvTime);
+        return this.fastTicker(route.inst, text, end, recvTime);
       case 'markPrice':
       case 'forceOrder':
         return null;
     }
   }
 
-  /**
-   * Where a key's value starts. Binance writes the fields of a message in a stable order, so the search
-   * starts where the previous field ended (`this.hint`) and only falls back to the whole object if the key
-   * is not found after it: each message is then scanned about once instead of once per field.
-   */
-  private field(text: string, key: string, start: number, end: number): number {
-    let p = keyPos(text, key, this.hint, end);
-    if (p < 0 && this.hint > start) p = keyPos(text, key, start, end);
-    return p;
-  }
-  private hint = 0;
-
-  private intField(text: string, key: string, start: number, end: number): number {
-    const p = this.field(text, key, start, end);
-    if (p < 0) return NaN;
-    this.cur.pos = p;
-    const v = scanInt(text, this.cur);
-    this.hint = this.cur.pos;
-    return v;
-  }
-
-  private decField(text: string, key: string, start: number, end: number, decimals: number): number {
-    const p = this.field(text, key, start, end);
-    if (p < 0) return NaN;
-    this.cur.pos = p;
-    const v = scanQuotedDecimal(text, this.cur, decimals);
-    this.hint = this.cur.pos;
-    return v;
-  }
-
-  private fastDepth(inst: Instrument, text: string, start: number, end: number, recvTime: EpochMs): DepthDiff | null {
+  /** `{"e":"depthUpdate","E":..,"s":"..","U":..,"u":..[,"pu":..],"b":[..],"a":[..]}`, fields in any order. */
+  private fastDepth(inst: Instrument, text: string, end: number, recvTime: EpochMs): DepthDiff | null {
+    const cur = this.cur;
+    let e = false;
+    let s = false;
+    let E = NaN;
+    let U = NaN;
+    let u = NaN;
+    let pu = NaN;
+    let bidCount = -1;
+    let askCount = -1;
+    do {
+      switch (scanKey(text, cur)) {
+        case K_e:
+          if (!text.startsWith('"depthUpdate"', cur.pos)) return null;
+          cur.pos += 13;
+          e = true;
+          break;
+        case K_E:
+          E = scanInt(text, cur);
+          break;
+        case K_U:
+          U = scanInt(text, cur);
+          break;
+        case K_u:
+          u = scanInt(text, cur);
+          break;
+        case K_pu:
+          pu = scanInt(text, cur);
+          if (pu !== pu) return null;
+          break;
+        case K_s:
+          if (!skipString(text, cur)) return null;
+          s = true;
+          break;
+        case K_b:
+          if (text.charCodeAt(cur.pos) !== 91) return null;
+          bidCount = this.scanLevels(text, cur.pos + 1, inst, true);
+          if (bidCount < 0) return null;
+          cur.pos += 2; // scanLevels stops before the array's ']'
+          break;
+        case K_a:
+          if (text.charCodeAt(cur.pos) !== 91) return null;
+          askCount = this.scanLevels(text, cur.pos + 1, inst, false);
+          if (askCount < 0) return null;
+          cur.pos += 2;
+          break;
+        case -1:
+          return null;
+        default:
+          if (!skipScalar(text, cur)) return null;
+      }
+      if (!nextField(text, cur, end)) return null;
+    } while (cur.pos >= 0);
+    if (!e || !s || E !== E || U !== U || u !== u || bidCount < 0 || askCount < 0) return null;
+    if (this.venue === 'usdm' && pu !== pu) return null;
     const d = this.depth;
-    const E = this.intField(text, '"E":', start, end);
-    const U = this.intField(text, '"U":', start, end);
-    const u = this.intField(text, '"u":', start, end);
-    if (E !== E || U !== U || u !== u) return null;
-    let pu = -1;
-    if (this.venue === 'usdm') {
-      pu = this.intField(text, '"pu":', start, end);
-      if (pu !== pu) return null;
-    }
-    const bp = this.field(text, '"b":[', start, end);
-    if (bp < 0) return null;
-    const bidCount = this.scanLevels(text, bp, inst, true);
-    if (bidCount < 0) return null;
-    // Binance sends "a" right after "b": look there before searching the rest of the text.
-    const afterBids = this.cur.pos + 3;
-    const ap = text.startsWith('"a":[', afterBids) ? afterBids + 5 : keyPos(text, '"a":[', start, end);
-    if (ap < 0) return null;
-    const askCount = this.scanLevels(text, ap, inst, false);
-    if (askCount < 0) return null;
     d.symbol = inst.symbol;
     d.eventTime = E;
     d.recvTime = recvTime;
     d.firstId = U;
     d.lastId = u;
-    d.prevLastId = pu;
+    d.prevLastId = pu === pu ? pu : -1;
     d.bidCount = bidCount;
     d.askCount = askCount;
     return d;
@@ -337,17 +507,51 @@ export class BinanceDecoder {
     }
   }
 
-  private fastTrade(inst: Instrument, text: string, start: number, end: number, recvTime: EpochMs): TradeEvent | null {
-    const E = this.intField(text, '"E":', start, end);
-    const t = this.intField(text, '"t":', start, end);
-    const p = this.decField(text, '"p":', start, end, inst.priceDecimals);
-    const q = this.decField(text, '"q":', start, end, inst.qtyDecimals);
-    const mp = this.field(text, '"m":', start, end);
-    if (E !== E || t !== t || p !== p || q !== q || mp < 0) return null;
-    let m: boolean;
-    if (text.startsWith('true', mp)) m = true;
-    else if (text.startsWith('false', mp)) m = false;
-    else return null;
+  /** `{"e":"trade","E":..,"s":"..","t":..,"p":"..","q":"..","m":true|false,..}`, fields in any order. */
+  private fastTrade(inst: Instrument, text: string, end: number, recvTime: EpochMs): TradeEvent | null {
+    const cur = this.cur;
+    let e = false;
+    let s = false;
+    let E = NaN;
+    let t = NaN;
+    let p = NaN;
+    let q = NaN;
+    let m = -1;
+    do {
+      switch (scanKey(text, cur)) {
+        case K_e:
+          if (!text.startsWith('"trade"', cur.pos)) return null;
+          cur.pos += 7;
+          e = true;
+          break;
+        case K_E:
+          E = scanInt(text, cur);
+          break;
+        case K_t:
+          t = scanInt(text, cur);
+          break;
+        case K_p:
+          p = scanQuotedDecimal(text, cur, inst.priceDecimals);
+          break;
+        case K_q:
+          q = scanQuotedDecimal(text, cur, inst.qtyDecimals);
+          break;
+        case K_m:
+          m = scanBool(text, cur);
+          if (m < 0) return null;
+          break;
+        case K_s:
+          if (!skipString(text, cur)) return null;
+          s = true;
+          break;
+        case -1:
+          return null;
+        default:
+          if (!skipScalar(text, cur)) return null;
+      }
+      if (!nextField(text, cur, end)) return null;
+    } while (cur.pos >= 0);
+    if (!e || !s || E !== E || t !== t || p !== p || q !== q || m < 0) return null;
     const tr = this.trade;
     tr.symbol = inst.symbol;
     tr.eventTime = E;
@@ -355,17 +559,48 @@ export class BinanceDecoder {
     tr.tradeId = t;
     tr.priceUnits = p;
     tr.qtyUnits = q;
-    tr.buyerIsMaker = m;
+    tr.buyerIsMaker = m === 1;
     return tr;
   }
 
-  private fastTicker(inst: Instrument, text: string, start: number, end: number, recvTime: EpochMs): BookTickerEvent | null {
-    const u = this.intField(text, '"u":', start, end);
-    const b = this.decField(text, '"b":', start, end, inst.priceDecimals);
-    const B = this.decField(text, '"B":', start, end, inst.qtyDecimals);
-    const a = this.decField(text, '"a":', start, end, inst.priceDecimals);
-    const A = this.decField(text, '"A":', start, end, inst.qtyDecimals);
-    if (u !== u || b !== b || B !== B || a !== a || A !== A) return null;
+  /** `{"u":..,"s":"..","b":"..","B":"..","a":"..","A":".."}` (USD-M adds e, E, T), fields in any order. */
+  private fastTicker(inst: Instrument, text: string, end: number, recvTime: EpochMs): BookTickerEvent | null {
+    const cur = this.cur;
+    let s = false;
+    let u = NaN;
+    let b = NaN;
+    let B = NaN;
+    let a = NaN;
+    let A = NaN;
+    do {
+      switch (scanKey(text, cur)) {
+        case K_u:
+          u = scanInt(text, cur);
+          break;
+        case K_b:
+          b = scanQuotedDecimal(text, cur, inst.priceDecimals);
+          break;
+        case K_B:
+          B = scanQuotedDecimal(text, cur, inst.qtyDecimals);
+          break;
+        case K_a:
+          a = scanQuotedDecimal(text, cur, inst.priceDecimals);
+          break;
+        case K_A:
+          A = scanQuotedDecimal(text, cur, inst.qtyDecimals);
+          break;
+        case K_s:
+          if (!skipString(text, cur)) return null;
+          s = true;
+          break;
+        case -1:
+          return null;
+        default:
+          if (!skipScalar(text, cur)) return null;
+      }
+      if (!nextField(text, cur, end)) return null;
+    } while (cur.pos >= 0);
+    if (!s || u !== u || b !== b || B !== B || a !== a || A !== A) return null;
     const tk = this.ticker;
     tk.symbol = inst.symbol;
     tk.recvTime = recvTime;

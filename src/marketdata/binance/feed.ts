@@ -25,6 +25,14 @@ export interface FeedOptions {
   inputLog?: InputLog | null;
   /** a stream silent this long is dropped and reconnected (default 60 s spot, 120 s USD-M) */
   idleTimeoutMs?: number;
+  /** Runs around the processing of each frame (live: the store's writes wait until the frame's decisions are made) */
+  frame?: FrameScope;
+}
+
+/** What runs before and after each WebSocket frame is processed. */
+export interface FrameScope {
+  begin(): void;
+  end(): void;
 }
 
 export type FeedState = 'starting' | 'up' | 'degraded' | 'down' | 'stopped';
@@ -173,7 +181,16 @@ export class BinanceFeed {
   }
 
   private onMessage(text: string, t: number, conn: StreamConnection): void {
-    const outcome = this.processor.onMessage(text, t);
+    const frame = this.opts.frame;
+    let outcome;
+    if (frame) {
+      frame.begin();
+      try {
+        outcome = this.processor.onMessage(text, t);
+      } finally {
+        frame.end();
+      }
+    } else outcome = this.processor.onMessage(text, t);
     if (outcome === 'malformed') this.logMalformed(text);
     else if (outcome === 'shutdown') {
       this.opts.logger.warn({ venue: this.venue }, 'serverShutdown received; reconnecting');

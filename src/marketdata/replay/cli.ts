@@ -22,6 +22,8 @@ export interface ServeReplayCliOptions {
   dropDepth?: (string | { symbol: string; venue: Venue; index: number })[];
   /** fault injection on command (POST /_admin/faults) */
   faults?: boolean;
+  /** disconnect a client with more than this many bytes unsent (default 16 MiB) */
+  maxClientBufferBytes?: number;
   /** stop (and resolve) once every recorded message was sent */
   exitWhenDone?: boolean;
   /** log info messages too (warnings are always printed) */
@@ -73,6 +75,7 @@ export async function runServeReplay(opts: ServeReplayCliOptions, io: CliIo = {}
     restData: opts.restData,
     dropDepth: opts.dropDepth?.map(parseDrop),
     faults: opts.faults ?? false,
+    maxClientBufferBytes: opts.maxClientBufferBytes,
     logger: stderrLogger(err, opts.verbose ?? false),
   });
   const st = server.status();

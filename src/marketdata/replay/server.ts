@@ -66,6 +66,12 @@ export interface ReplayServerOptions {
   dropDepth?: { symbol: string; venue: Venue; index: number }[];
   /** Fault injection on command: `POST /_admin/faults` (a {@link FaultCommand}) and `GET /_admin/faults`. Default off. */
   faults?: boolean;
+  /**
+   * A WebSocket client whose unsent data (ws `bufferedAmount`) exceeds this many bytes is disconnected,
+   * as Binance drops a client that cannot keep up, instead of holding playback back for everyone.
+   * Default 16 MiB. (At speed max, playback still waits while a client has more than 8 MiB unsent.)
+   */
+  maxClientBufferBytes?: number;
   logger?: ReplayLogger;
 }
 
@@ -89,6 +95,13 @@ export interface FaultCommand {
   staleSnapshot?: number;
   /** answer the next `count` REST depth/exchangeInfo requests with HTTP 429 or 418 and Retry-After (s) */
   rest?: { status: 429 | 418; count: number; retryAfter?: number };
+  /**
+   * slow link: from now on every stream frame to the venue's WebSocket clients is held back this many ms
+   * and then delivered, in order (0 ends it: what is held still goes out in order, then frames flow again)
+   */
+  lag?: number;
+  /** stale stream: withhold one stream kind's messages for `ms` (the connection stays open, other streams flow); a depth stall ends in a sequence gap */
+  stall?: { stream?: 'depth' | 'trade'; ms: number };
 }
 
 /** Faults injected so far (and, in `pending`, still to come). */
@@ -100,6 +113,14 @@ export interface FaultStatus {
   dropped: number;
   staleSnapshots: number;
   restErrors: number;
+  /** stream frames delivered late by `lag` */
+  lagged: number;
+  /** messages withheld by `stall` (depth diffs and trades) */
+  stalled: number;
+  /** the lag in force per venue (ms) */
+  lagMs: Record<Venue, number>;
+  /** a stall in force per venue: the stream and the ms it still lasts (null: none) */
+  stalling: Record<Venue, { stream: 'depth' | 'trade'; remainingMs: number } | null>;
   pending: Record<Venue, { duplicate: number; reorder: number; drop: number; staleSnapshot: number; rest: number }>;
 }
 
@@ -120,6 +141,8 @@ export interface ReplayStatus {
   venues: Venue[];
   /** With the `faults` option: faults injected on command. */
   faults?: FaultStatus;
+  /** WebSocket clients disconnected because their unsent data exceeded `maxClientBufferBytes` */
+  slowClientsClosed: number;
 }
 
 export interface ReplayServer {
@@ -549,6 +572,10 @@ interface Client {
   ping: NodeJS.Timeout;
   /** fault injection: half-open, nothing is sent any more */
   mute?: boolean;
+  /** fault injection (lag): frames held back, in order, from `lagHead` on, each with its due time (performance.now) */
+  lagQ?: { due: number; frame: string }[];
+  lagHead?: number;
+  lagTimer?: NodeJS.Timeout | null;
 }
 
 const MAX_STREAMS = 1024;
@@ -1131,10 +1158,62 @@ export async function startReplayServer(opts: ReplayServerOptions): Promise<Repl
     for (const s of subs) {
       const ws = s.client.ws;
       if (ws.readyState !== WebSocket.OPEN || s.client.mute) continue;
-      if (!s.client.combined) ws.send(data);
-      else if (lineText !== null && s.name === recordedName) ws.send(lineText);
-      else ws.send(s.prefix + data + '}');
+      if (!s.client.combined) deliver(s.client, data);
+      else if (lineText !== null && s.name === recordedName) deliver(s.client, lineText);
+      else deliver(s.client, s.prefix + data + '}');
     }
+  };
+
+  // ---- slow clients and the lag fault
+  const maxClientBuffer = opts.maxClientBufferBytes ?? 16 << 20;
+  let slowClientsClosed = 0;
+  const lagMs: Record<Venue, number> = { spot: 0, usdm: 0 };
+  const send = (c: Client, frame: string) => {
+    const ws = c.ws;
+    if (ws.readyState !== WebSocket.OPEN) return;
+    ws.send(frame);
+    if (ws.bufferedAmount > maxClientBuffer) {
+      slowClientsClosed++;
+      log?.warn({ venue: c.venue, ip: c.ip, bufferedBytes: ws.bufferedAmount, limit: maxClientBuffer }, 'replay: a client cannot keep up; disconnecting it');
+      ws.terminate();
+    }
+  };
+  const deliver = (c: Client, frame: string) => {
+    const lag = lagMs[c.venue];
+    const q = c.lagQ;
+    if (lag <= 0 && (!q || c.lagHead! >= q.length)) return send(c, frame);
+    if (!q) {
+      c.lagQ = [];
+      c.lagHead = 0;
+    }
+    c.lagQ!.push({ due: performance.now() + lag, frame });
+    faultCounts.lagged++;
+    if (!c.lagTimer) scheduleLag(c);
+  };
+  const scheduleLag = (c: Client) => {
+    const q = c.lagQ!;
+    const head = q[c.lagHead!];
+    if (!head) return;
+    c.lagTimer = setTimeout(() => flushLag(c), Math.max(0, head.due - performance.now()));
+  };
+  const flushLag = (c: Client) => {
+    c.lagTimer = null;
+    const q = c.lagQ!;
+    const now = performance.now();
+    let i = c.lagHead!;
+    // in order: a frame waits for the ones before it even if its own time has come (the lag was lowered)
+    while (i < q.length && q[i]!.due <= now && c.ws.readyState === WebSocket.OPEN) send(c, q[i++]!.frame);
+    if (i >= q.length || c.ws.readyState !== WebSocket.OPEN) {
+      c.lagQ = undefined;
+      c.lagHead = 0;
+      return;
+    }
+    if (i > 4096) {
+      q.splice(0, i);
+      i = 0;
+    }
+    c.lagHead = i;
+    scheduleLag(c);
   };
 
   const ensureAggregator = (st: SymState, ms: number) => {
@@ -1285,8 +1364,10 @@ export async function startReplayServer(opts: ReplayServerOptions): Promise<Repl
       st.queue.push(ev);
       if (st.queue.length >= 20_000) catchUp(st);
       const fp = faultPending[ev.venue];
-      if (ev.drop || fp.drop > 0) {
-        if (!ev.drop) {
+      const stalled = stallUntil[ev.venue].depth > 0 && stalling(ev.venue, 'depth');
+      if (ev.drop || fp.drop > 0 || stalled) {
+        if (stalled) faultCounts.stalled++;
+        else if (!ev.drop) {
           fp.drop--;
           faultCounts.dropped++;
         }
@@ -1317,22 +1398,50 @@ export async function startReplayServer(opts: ReplayServerOptions): Promise<Repl
       return;
     }
     if (ev.sym && ev.venue === 'usdm' && ev.topic.endsWith('|bookTicker')) symState('usdm', ev.sym).lastBookTicker = ev.text;
+    if (stallUntil[ev.venue].trade > 0 && ev.topic.endsWith('|trade') && stalling(ev.venue, 'trade')) {
+      faultCounts.stalled++;
+      return;
+    }
     const subs = topics.get(ev.topic);
     if (subs && subs.length > 0) publish(ev.topic, ev.stream, ev.text, dataOf(ev));
   };
 
   // ---- fault injection (on command)
-  const faultCounts = { disconnects: 0, halfOpen: 0, duplicated: 0, reordered: 0, dropped: 0, staleSnapshots: 0, restErrors: 0 };
+  const faultCounts = { disconnects: 0, halfOpen: 0, duplicated: 0, reordered: 0, dropped: 0, staleSnapshots: 0, restErrors: 0, lagged: 0, stalled: 0 };
+  /** a stall in force ends at this performance.now() (0: none) */
+  const stallUntil: Record<Venue, { depth: number; trade: number }> = { spot: { depth: 0, trade: 0 }, usdm: { depth: 0, trade: 0 } };
+  const stalling = (v: Venue, stream: 'depth' | 'trade'): boolean => {
+    if (stallUntil[v][stream] > performance.now()) return true;
+    if (stallUntil[v][stream] > 0) {
+      stallUntil[v][stream] = 0;
+      log?.warn({ venue: v, stream }, 'replay: stall over');
+    }
+    return false;
+  };
+  const stallStatus = (v: Venue): { stream: 'depth' | 'trade'; remainingMs: number } | null => {
+    const now = performance.now();
+    for (const stream of ['depth', 'trade'] as const) if (stallUntil[v][stream] > now) return { stream, remainingMs: Math.round(stallUntil[v][stream] - now) };
+    return null;
+  };
   const noFaults = () => ({ duplicate: 0, reorder: 0, drop: 0, staleSnapshot: 0, rest: 0 });
   const faultPending: Record<Venue, ReturnType<typeof noFaults>> = { spot: noFaults(), usdm: noFaults() };
   const restFault: Record<Venue, { status: number; retryAfter: number }> = { spot: { status: 429, retryAfter: 1 }, usdm: { status: 429, retryAfter: 1 } };
-  const faultStatus = (): FaultStatus => ({ ...faultCounts, pending: { spot: { ...faultPending.spot }, usdm: { ...faultPending.usdm } } });
+  const faultStatus = (): FaultStatus => ({
+    ...faultCounts,
+    lagMs: { ...lagMs },
+    stalling: { spot: stallStatus('spot'), usdm: stallStatus('usdm') },
+    pending: { spot: { ...faultPending.spot }, usdm: { ...faultPending.usdm } },
+  });
+  const msArg = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 600_000 ? Math.round(v) : null);
   const count = (v: unknown): number => (typeof v === 'number' && Number.isInteger(v) && v > 0 ? Math.min(v, 1_000_000) : 0);
   const applyFaults = (f: FaultCommand): string | null => {
     if (typeof f !== 'object' || f === null) return 'expected a JSON object';
     if (f.venue !== undefined && f.venue !== 'spot' && f.venue !== 'usdm') return 'venue must be spot or usdm';
     if (f.rest !== undefined && (typeof f.rest !== 'object' || f.rest === null || (f.rest.status !== 429 && f.rest.status !== 418) || count(f.rest.count) === 0))
       return 'rest must be {status: 429|418, count: N, retryAfter?: seconds}';
+    if (f.lag !== undefined && msArg(f.lag) === null) return 'lag must be a delay in ms (0..600000)';
+    if (f.stall !== undefined && (typeof f.stall !== 'object' || f.stall === null || !msArg(f.stall.ms) || (f.stall.stream !== undefined && f.stall.stream !== 'depth' && f.stall.stream !== 'trade')))
+      return "stall must be {ms: 1..600000, stream?: 'depth'|'trade'}";
     const vs: Venue[] = f.venue ? [f.venue] : ['spot', 'usdm'];
     for (const v of vs) {
       const p = faultPending[v];
@@ -1344,6 +1453,8 @@ export async function startReplayServer(opts: ReplayServerOptions): Promise<Repl
         p.rest += count(f.rest.count);
         restFault[v] = { status: f.rest.status, retryAfter: Math.max(1, Math.round(Number(f.rest.retryAfter ?? 1)) || 1) };
       }
+      if (f.lag !== undefined) lagMs[v] = msArg(f.lag)!;
+      if (f.stall) stallUntil[v][f.stall.stream ?? 'depth'] = performance.now() + msArg(f.stall.ms)!;
     }
     for (const c of [...clients]) {
       if (!vs.includes(c.venue)) continue;
@@ -1392,7 +1503,10 @@ export async function startReplayServer(opts: ReplayServerOptions): Promise<Repl
       wakeTimer = null;
     });
 
+  // At speed max the clients' reading pace sets the pace; at a finite speed a client that falls behind
+  // is disconnected past maxClientBufferBytes (see send) and playback never waits for it.
   const backpressure = async () => {
+    if (speed !== Infinity) return;
     let waited = 0;
     for (;;) {
       let over = false;
@@ -1673,6 +1787,8 @@ export async function startReplayServer(opts: ReplayServerOptions): Promise<Repl
       ws.on('error', () => {});
       ws.on('close', () => {
         clearInterval(c.ping);
+        if (c.lagTimer) clearTimeout(c.lagTimer);
+        c.lagQ = undefined;
         unsubscribe(c, [...c.subs.keys()]);
         clients.delete(c);
       });
@@ -1938,6 +2054,7 @@ export async function startReplayServer(opts: ReplayServerOptions): Promise<Repl
     dropped,
     venues: [...venues],
     ...(opts.faults ? { faults: faultStatus() } : {}),
+    slowClientsClosed,
   });
 
   const server: Server = createServer((req, res) => {
@@ -1975,6 +2092,7 @@ export async function startReplayServer(opts: ReplayServerOptions): Promise<Repl
     for (const st of syms.values()) for (const h of st.held.splice(0)) h.respond(503, { code: -1, msg: 'Server is shutting down.' });
     for (const c of clients) {
       clearInterval(c.ping);
+      if (c.lagTimer) clearTimeout(c.lagTimer);
       c.ws.terminate();
     }
     clients.clear();

@@ -4,7 +4,7 @@ import type { MlGate } from '../../ml/gate.js';
 import type { TradeEvent } from '../../model/events.js';
 import { floorToStep, priceToNumber, qtyToNumber, type Instrument } from '../../model/instrument.js';
 import type { OrderIntent } from '../../model/order.js';
-import { paramsHash, type Strategy, type StrategyContext } from '../strategy.js';
+import { paramsHash, type FuturesEvent, type Strategy, type StrategyContext } from '../strategy.js';
 
 export interface ObiParams {
   /** levels per side in the imbalance */
@@ -145,7 +145,7 @@ export class MarketTracker {
  * With an ML gate (MODEL_PATH), an entry also needs the model's probability of its direction (up for a
  * buy, down for a sell) to reach MIN_CONFIDENCE; the gate is asked last, once every other filter passed.
  * Orders that reduce the position (exits, time stops) never wait for the model. The gate runs its own
- * FeatureEngine per instrument on the book updates and trades this strategy is given.
+ * FeatureEngine per instrument on the book updates, trades and USD-M futures events this strategy is given.
  */
 export class ObiStrategy implements Strategy {
   readonly name = 'obi';
@@ -274,6 +274,15 @@ export class ObiStrategy implements Strategy {
       gate.onTrade(inst.symbol, trade, ctx.now);
     }
     return null;
+  }
+
+  /** USD-M futures events of the symbol feed the ML gate's futures features (funding, basis, OI, liquidations). */
+  onFutures(ev: FuturesEvent, ctx: StrategyContext): void {
+    const gate = this.gate;
+    if (gate) {
+      gate.beginEvent();
+      gate.onFutures(ev.symbol, ev, ctx.now);
+    }
   }
 
   /**

@@ -1,0 +1,73 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Store } from './db.js';
+import { DeferredWrites } from './deferred.js';
+import { guardStore } from './guard.js';
+
+const dirs: string[] = [];
+const tmp = (): string => {
+  const d = mkdtempSync(join(tmpdir(), 'papertape-deferred-'));
+  dirs.push(d);
+  return d;
+};
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+describe('DeferredWrites', () => {
+  it('holds writes back until end, then runs them in order in one transaction; outside a frame they run at once', () => {
+    const file = join(tmp(), 'p.db');
+    const store = Store.open(file);
+    const deferred = new DeferredWrites(store);
+    // another connection sees only committed data
+    const reader = new Database(file, { readonly: true });
+    const read = (key: string): unknown => {
+      const row = reader.prepare('SELECT value_json AS value FROM controls WHERE key = ?').get(key) as { value: string } | undefined;
+      return row === undefined ? undefined : JSON.parse(row.value);
+    };
+    store.putControl('now', { v: 0 }, 1);
+    expect(read('now')).toEqual({ v: 0 });
+    deferred.begin();
+    store.putControl('k', { v: 1 }, 2);
+    store.putControl('k', { v: 2 }, 3); // the later write wins, as it would have
+    store.putControl('other', { v: 3 }, 4);
+    expect(deferred.pending).toBe(3);
+    expect(read('k')).toBeUndefined();
+    expect(store.getControl('k')).toBeUndefined();
+    deferred.end();
+    expect(deferred.pending).toBe(0);
+    expect(read('k')).toEqual({ v: 2 });
+    expect(read('other')).toEqual({ v: 3 });
+    // after end: written at once again
+    store.putControl('after', { v: 4 }, 5);
+    expect(read('after')).toEqual({ v: 4 });
+    reader.close();
+    store.close();
+  });
+
+  it('a storage failure at end is the guard’s safe halt: one failure call, earlier data intact', () => {
+    const file = join(tmp(), 'p.db');
+    const store = Store.open(file);
+    const failures: string[] = [];
+    guardStore(store, (m) => failures.push(m));
+    const deferred = new DeferredWrites(store);
+    store.putControl('before', { v: 1 }, 1);
+    store.limitSize(0); // no room for another page: every write fails like a full disk
+    deferred.begin();
+    const big = 'x'.repeat(64 * 1024);
+    for (let i = 0; i < 3; i++) store.putControl(`k${i}`, big, 2 + i);
+    expect(failures).toHaveLength(0);
+    expect(() => deferred.end()).not.toThrow();
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toMatch(/^SQLITE_FULL/);
+    expect(store.getControl('before')).toEqual({ v: 1 });
+    expect(store.getControl('k0')).toBeUndefined();
+    store.close();
+    const db = new Database(file, { readonly: true });
+    expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+    db.close();
+  });
+});
