@@ -11,7 +11,7 @@ import { ConstantLatency } from '../execution/paper/latency.js';
 import { DecisionLatency } from '../ml/gate.js';
 import { ObiStrategy } from '../strategy/obi/obi.js';
 import { runBacktest } from './offline.js';
-import { buildGate, buildStrategy, withDecisionLatency } from './presets.js';
+import { buildGate, buildStrategy, resolveDecisionLatency, withDecisionLatency } from './presets.js';
 
 const MODELS = resolve(import.meta.dirname, '../../models');
 
@@ -30,6 +30,16 @@ const dir = mkdtempSync(join(tmpdir(), 'papertape-ml-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('the ML gate in the presets', () => {
+  it('resolves ML_DECISION_LATENCY_US=model to the number a live session header records (replays charge the same)', () => {
+    const sidecar = JSON.parse(readFileSync(join(MODELS, 'lstm', 'model.json'), 'utf8')) as { latency: { p50Us: number } };
+    const resolved = resolveDecisionLatency(loadConfig({ MODEL_PATH: join(MODELS, 'lstm') }));
+    expect(resolved.ML_DECISION_LATENCY_US).toBe(Math.ceil(sidecar.latency.p50Us));
+    expect(resolved.MODEL_PATH).toBe(join(MODELS, 'lstm'));
+    // a number stays; no gate: nothing to resolve
+    expect(resolveDecisionLatency(loadConfig({ ML_DECISION_LATENCY_US: '7' })).ML_DECISION_LATENCY_US).toBe(7);
+    expect(resolveDecisionLatency(loadConfig({ MODEL_PATH: '' })).ML_DECISION_LATENCY_US).toBe('model');
+  });
+
   it('is on by default with the shipped gbdt-xgb (found from any working directory), off with MODEL_PATH empty, on with a shipped model', () => {
     const dflt = buildGate(loadConfig({}), null);
     expect(dflt?.model.id).toMatch(/^gbdt-xgb@[0-9a-f]{8}$/);
