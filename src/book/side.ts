@@ -29,9 +29,11 @@ export class BookSide {
   /** levels in the window, and the index of its highest one (-1: none) */
   private wn = 0;
   private top = -1;
-  /** levels outside the window; `farAbove` of them are above it (better than every window level) */
+  /**
+   * levels outside the window, all below it once `set` returns: a level that appears above the window
+   * moves the window at once (so the best level is always in the window)
+   */
   private readonly far: SortedLevels;
-  private farAbove = 0;
   // rank cursor inside the window: window rank cRank (-1: none) is at index cIdx
   private cRank = -1;
   private cIdx = 0;
@@ -60,7 +62,6 @@ export class BookSide {
   clear(): void {
     this.clearWindow();
     this.far.clear();
-    this.farAbove = 0;
     this.placed = false;
   }
 
@@ -115,11 +116,8 @@ export class BookSide {
       }
       return;
     }
-    const delta = this.far.set(k, qty);
-    if (delta !== 0 && idx >= this.W) {
-      this.farAbove += delta;
-      if (delta > 0) this.recentre(); // a new best level above the window
-    }
+    // a new level above the window is the new best: the window moves to it
+    if (this.far.set(k, qty) > 0 && idx >= this.W) this.recentre();
   }
 
   /** Puts the (empty) window's centre at key k. */
@@ -136,15 +134,15 @@ export class BookSide {
   private recentre(): void {
     const n = this.size;
     if (n === 0) return;
-    // all levels, ascending: the far ones below the window, the window's, the far ones above it
+    // all levels, ascending: the far ones below the window, the window's, the far one above it (if any)
     const keys = new Float64Array(n);
     const qtys = new Float64Array(n);
     const far = this.far;
-    const below = far.size - this.farAbove;
+    let fi = 0;
     let j = 0;
-    for (let i = 0; i < below; i++, j++) {
-      keys[j] = far.keyAt(i);
-      qtys[j] = far.qtyAtIndex(i);
+    for (; fi < far.size && far.keyAt(fi) < this.kb; fi++, j++) {
+      keys[j] = far.keyAt(fi);
+      qtys[j] = far.qtyAtIndex(fi);
     }
     const bits = this.bits;
     for (let w = 0; w < bits.length; w++) {
@@ -158,13 +156,12 @@ export class BookSide {
         j++;
       }
     }
-    for (let i = below; i < far.size; i++, j++) {
-      keys[j] = far.keyAt(i);
-      qtys[j] = far.qtyAtIndex(i);
+    for (; fi < far.size; fi++, j++) {
+      keys[j] = far.keyAt(fi);
+      qtys[j] = far.qtyAtIndex(fi);
     }
     this.clearWindow();
     far.clear();
-    this.farAbove = 0;
     this.place(keys[n - 1]!);
     for (let i = 0; i < n; i++) {
       const idx = keys[i]! - this.kb;
@@ -207,36 +204,29 @@ export class BookSide {
   /** Finds the i-th best level into (lk, lq); false when absent. */
   private locate(i: number): boolean {
     if (!(i >= 0 && i < this.size)) return false;
-    const far = this.far;
-    if (i < this.farAbove) {
-      const j = far.size - 1 - i;
-      this.lk = far.keyAt(j);
-      this.lq = far.qtyAtIndex(j);
-      return true;
-    }
-    const r = i - this.farAbove;
-    if (r < this.wn) {
+    // ranks: the window's levels first (the best is there), then the far ones below it, best first
+    if (i < this.wn) {
       let idx: number;
-      if (this.cRank >= 0 && r >= this.cRank) {
+      if (this.cRank >= 0 && i >= this.cRank) {
         idx = this.cIdx;
-        for (let steps = r - this.cRank; steps > 0; steps--) idx = this.below(idx);
-      } else if (this.cRank >= 0 && this.cRank - r <= r) {
+        for (let steps = i - this.cRank; steps > 0; steps--) idx = this.below(idx);
+      } else if (this.cRank >= 0 && this.cRank - i <= i) {
         // a few ranks back from the cursor (price(i) then price(i - 1)): walk up from it
         idx = this.cIdx;
-        for (let steps = this.cRank - r; steps > 0; steps--) idx = this.above(idx);
+        for (let steps = this.cRank - i; steps > 0; steps--) idx = this.above(idx);
       } else {
         idx = this.top;
-        for (let steps = r; steps > 0; steps--) idx = this.below(idx);
+        for (let steps = i; steps > 0; steps--) idx = this.below(idx);
       }
-      this.cRank = r;
+      this.cRank = i;
       this.cIdx = idx;
       this.lk = this.kb + idx;
       this.lq = this.wq[idx]!;
       return true;
     }
-    const j = far.size - this.farAbove - 1 - (r - this.wn);
-    this.lk = far.keyAt(j);
-    this.lq = far.qtyAtIndex(j);
+    const j = this.far.size - 1 - (i - this.wn);
+    this.lk = this.far.keyAt(j);
+    this.lq = this.far.qtyAtIndex(j);
     return true;
   }
 

@@ -211,48 +211,33 @@ function skipScalar(text: string, cur: Cursor): boolean {
   else if (c === 102 && text.startsWith('false', cur.pos)) cur.pos += 5;
   else if (c === 110 && text.startsWith('null', cur.pos)) cur.pos += 4;
   else if ((c >= 48 && c <= 57) || c === 45) {
-    // a plain integer (what Binance sends: "T":1723075200012) ends at the first non-digit
-    let i = cur.pos;
-    while (isDigit(text.charCodeAt(i))) i++;
-    const next = text.charCodeAt(i);
-    if (c !== 45 && (next === 44 || next === 125) && (c !== 48 || i === cur.pos + 1)) {
-      cur.pos = i;
-      return true;
-    }
-    // anything else: the characters a JSON number may hold, then checked to be one (JSON.parse would
-    // refuse the message otherwise, and the fast path must not accept what the slow path refuses)
-    i = cur.pos + 1;
-    for (;;) {
-      const d = text.charCodeAt(i);
-      if ((d >= 48 && d <= 57) || d === 46 || d === 101 || d === 69 || d === 43 || d === 45) i++;
-      else break;
-    }
-    if (!validNumber(text, cur.pos, i)) return false;
-    cur.pos = i;
+    // the value is not used: only where it ends matters (nextField then wants ',' or '}'); a number JSON.parse
+    // would refuse makes the message go to the slow path, which refuses it too
+    const end = numberEnd(text, cur.pos);
+    if (end < 0) return false;
+    cur.pos = end;
   } else return false;
   return true;
 }
 
-/** Whether text[start, end) is a JSON number: -?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)? */
-function validNumber(text: string, start: number, end: number): boolean {
-  let i = start;
+/** Where the JSON number at text[i] ends (-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?); -1 if none starts there. */
+function numberEnd(text: string, i: number): number {
   if (text.charCodeAt(i) === 45) i++;
   const first = text.charCodeAt(i);
   if (first === 48) i++;
-  else if (first >= 49 && first <= 57) while (i < end && isDigit(text.charCodeAt(i))) i++;
-  else return false;
-  if (i < end && text.charCodeAt(i) === 46) {
-    i++;
-    if (!(i < end && isDigit(text.charCodeAt(i)))) return false;
-    while (i < end && isDigit(text.charCodeAt(i))) i++;
+  else if (first >= 49 && first <= 57) while (isDigit(text.charCodeAt(i))) i++;
+  else return -1;
+  if (text.charCodeAt(i) === 46) {
+    if (!isDigit(text.charCodeAt(++i))) return -1;
+    while (isDigit(text.charCodeAt(i))) i++;
   }
-  if (i < end && (text.charCodeAt(i) | 32) === 101) {
-    i++;
-    if (i < end && (text.charCodeAt(i) === 43 || text.charCodeAt(i) === 45)) i++;
-    if (!(i < end && isDigit(text.charCodeAt(i)))) return false;
-    while (i < end && isDigit(text.charCodeAt(i))) i++;
+  if ((text.charCodeAt(i) | 32) === 101) {
+    const sign = text.charCodeAt(++i);
+    if (sign === 43 || sign === 45) i++;
+    if (!isDigit(text.charCodeAt(i))) return -1;
+    while (isDigit(text.charCodeAt(i))) i++;
   }
-  return i === end;
+  return i;
 }
 
 function isDigit(c: number): boolean {
