@@ -6,6 +6,7 @@ import type { BenchResult } from './harness.js';
 import { waitFor } from '../src/core/wait.js';
 import { replayRunEnv } from '../src/marketdata/replay/env.js';
 import { ROOT, run, type Proc } from '../scripts/procs.js';
+import { machineJitter, pacedDecodeApply, type PacedResult } from './paced.js';
 
 /**
  * The live process, measured from outside as a user runs it: `papertape serve-replay` plays the Binance
@@ -263,14 +264,16 @@ function result(name: string, value: number, unit: string, reference: { name: st
   return { name, value, unit, higherIsBetter, reference, ratio, ...(detail ? { detail } : {}) };
 }
 
-function latencyResults(r: LiveRun): BenchResult[] {
+function latencyResults(r: LiveRun, floor: PacedResult | null): BenchResult[] {
   const t = r.tickToDecision;
-  const detail = { speed: r.speed, decisions: t.count, intents: r.intents, messages: r.messages, rateMsgsPerS: r.rate, seconds: r.seconds, load: r.load, p90Us: t.p90Us };
+  const detail = { speed: r.speed, decisions: t.count, intents: r.intents, messages: r.messages, rateMsgsPerS: r.rate, seconds: r.seconds, load: r.load, p90Us: t.p90Us, floor };
   // targets are not references (the harness compares only with things measured in the same run): detail.target
   const target = { target: { p99Us: TARGET_P99_US, met: t.p99Us !== null && t.p99Us <= TARGET_P99_US } };
+  // the reference: decode + apply alone of the same frames, paced the same (bench/paced.ts), measured just before
+  const ref = (p: 'p50Us' | 'p99Us') => (floor ? { name: `decode+apply alone, paced at ${r.speed}x (${p.slice(0, -2)})`, value: floor[p] } : null);
   return [
-    result(`live tick-to-decision p50 at ${r.speed}x`, t.p50Us ?? NaN, 'µs', null, detail),
-    result(`live tick-to-decision p99 at ${r.speed}x`, t.p99Us ?? NaN, 'µs', null, { ...detail, ...target }),
+    result(`live tick-to-decision p50 at ${r.speed}x`, t.p50Us ?? NaN, 'µs', ref('p50Us'), detail),
+    result(`live tick-to-decision p99 at ${r.speed}x`, t.p99Us ?? NaN, 'µs', ref('p99Us'), { ...detail, ...target }),
     result(`live tick-to-decision p99.9 at ${r.speed}x`, t.p999Us ?? NaN, 'µs', null, detail),
     result(`live tick-to-decision max at ${r.speed}x`, t.maxUs ?? NaN, 'µs', null, detail),
   ];
@@ -286,10 +289,16 @@ export async function benchLive(opts: LiveBenchOptions = {}): Promise<BenchResul
   const runs = new Map<number, LiveRun>();
 
   if (parts.has('latency')) {
+    // the machine's limit under any tick-to-decision figure: a fixed 20 µs of work, paced as frames at 10x
+    const jitter = machineJitter();
+    log(`machine jitter: ${jitter.workUs} µs of work every ${jitter.gapUs} µs took p50 ${jitter.p50Us}, p99 ${jitter.p99Us}, p99.9 ${jitter.p999Us} µs, max ${jitter.maxUs} µs`);
+    out.push(result(`live floor: ${jitter.workUs} µs of work every ${jitter.gapUs} µs (the machine), p99`, jitter.p99Us, 'µs', { name: 'the work itself', value: jitter.workUs }, { ...jitter }));
     for (const speed of [10, 100]) {
+      const [floor] = await pacedDecodeApply([speed]);
+      log(`decode+apply alone paced at ${speed}x: p50 ${floor!.p50Us} µs, p99 ${floor!.p99Us} µs over ${floor!.frames} depth frames`);
       const r = await liveRun(speed, seconds, { log });
       runs.set(speed, r);
-      out.push(...latencyResults(r));
+      out.push(...latencyResults(r, floor ?? null));
     }
   }
   if (parts.has('memory')) {

@@ -30,7 +30,7 @@ const METHOD: Method = {
   notes:
     'book: each contender (ours, JSON.parse, ccxt, tardis-dev) once per round, order rotated each round, ' +
     'warm-up rounds discarded, median of the measured rounds; features: own interleaving (5 warm-up, 25 runs, median); ' +
-    'backtest: 5 runs, median; ml: per-call latency percentiles over 20k calls after 2k warm-up calls',
+    'backtest: 2 warm-up runs discarded, 7 runs, median; ml: per-call latency percentiles over 20k calls after 2k warm-up calls',
 };
 
 interface Group {
@@ -99,7 +99,7 @@ const GROUPS: Group[] = [
   },
   {
     prefix: 'live',
-    names: ['live tick-to-decision', 'live RSS', 'live heap', 'live capacity', 'replay peak RSS'],
+    names: ['live tick-to-decision', 'live floor', 'live RSS', 'live heap', 'live capacity', 'replay peak RSS'],
     datasets: ['binance/usdm/btcusdt_20240808.gz', 'binance/usdm/ethusdt_20240808.gz', 'binance/spot/*'],
     // processes over loopback: serve-replay at 10x and 100x, a memory run, the capacity ladder, replay memory
     // (BENCH_LIVE_SECONDS, BENCH_LIVE_MEMORY_SECONDS, BENCH_LIVE_SPEEDS; see docs/performance.md)

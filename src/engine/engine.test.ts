@@ -578,6 +578,37 @@ describe('metrics recorder, observers and statistics', () => {
     );
   });
 
+  it('with defer (live), notices and order log lines wait for it, and carry the state of when they were made', () => {
+    const actions = fc.sample(fc.array(actionArb, { minLength: 60, maxLength: 60 }), { numRuns: 1, seed: 11 })[0]!;
+    const run = (deferred: boolean) => {
+      const s = session();
+      const lines: unknown[] = [];
+      const queue: (() => void)[] = [];
+      const opts = s.engine.opts() as EngineOptions;
+      opts.logOrders = true;
+      // a pino logger that keeps each line it writes
+      opts.logger = pino({ level: 'info', base: null, timestamp: false }, { write: (l: string) => void lines.push(JSON.parse(l)) });
+      if (deferred) opts.defer = (fn) => queue.push(fn);
+      const notices: unknown[] = [];
+      s.engine.observe((n) => notices.push(structuredClone(n)));
+      drive(s, actions);
+      return { s, lines, notices, queue };
+    };
+    const now = run(false);
+    const later = run(true);
+    expect(now.s.engine.counters.fills).toBeGreaterThan(0);
+    // nothing reported yet: it waits for the end of the input
+    expect(later.notices).toEqual([]);
+    expect(later.lines).toEqual([]);
+    expect(later.queue.length).toBeGreaterThan(0);
+    for (const fn of later.queue) fn();
+    // the same notices and lines, each as the order was when it was made (orders change after)
+    expect(later.notices).toEqual(now.notices);
+    expect(later.lines).toEqual(now.lines);
+    expect(later.lines.length).toBeGreaterThan(0);
+    expect(fillsOf(later.s)).toEqual(fillsOf(now.s));
+  });
+
   it('an observer that throws is logged and does not change what the engine does', () => {
     const quiet = session();
     const noisy = session();

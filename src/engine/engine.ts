@@ -70,6 +70,11 @@ export interface EngineOptions {
    * replays pass none and record nothing.
    */
   decisionClock?: () => number;
+  /**
+   * Live only: runs what only reports on an input (order log lines, notices to observers) after the input's
+   * decisions and its store writes (`DeferredWrites.later`); without it they run at once.
+   */
+  defer?: (fn: () => void) => void;
 }
 
 /** A schedule that applies to some instruments only (market hours of a stock exchange). */
@@ -424,6 +429,12 @@ export class Engine implements FeedSink {
   }
 
   private notify(n: EngineNotice): void {
+    const defer = this.options.defer;
+    if (defer) defer(() => this.dispatch(n));
+    else this.dispatch(n);
+  }
+
+  private dispatch(n: EngineNotice): void {
     for (const fn of this.observers) {
       try {
         fn(n);
@@ -1082,10 +1093,13 @@ export class Engine implements FeedSink {
       if (this.observers.length > 0) this.notify({ type: 'order', time: this.now, order: { ...order } });
     }
     if (this.options.logOrders && (isTerminal(order.status) || filled)) {
-      this.options.logger.info(
-        { orderId: order.id, venue: order.venue, symbol: order.symbol, side: order.side, type: order.type, qty: order.qty, price: order.price, filledQty: order.filledQty, avgPrice: order.avgPrice, status: order.status, reason: order.rejectReason, strategy: order.strategy },
-        this.external(order.venue) ? `${order.venue} order` : 'paper order',
-      );
+      // the line as the order is now; written after the input's decisions (options.defer)
+      const line = { orderId: order.id, venue: order.venue, symbol: order.symbol, side: order.side, type: order.type, qty: order.qty, price: order.price, filledQty: order.filledQty, avgPrice: order.avgPrice, status: order.status, reason: order.rejectReason, strategy: order.strategy };
+      const msg = this.external(order.venue) ? `${order.venue} order` : 'paper order';
+      const logger = this.options.logger;
+      const defer = this.options.defer;
+      if (defer) defer(() => logger.info(line, msg));
+      else logger.info(line, msg);
     }
     this.strategyFor(order.symbol).onOrderUpdate?.(order, this.ctx);
   }

@@ -86,7 +86,7 @@ export async function startLive(config: Config, logger: Logger, opts: { fresh?: 
         shadowParams: shadowParams as Record<string, unknown>,
         promoted,
         alpaca: alpacaSetup ? { calendar: alpacaSetup.calendar, flattenOnPause: config.ALPACA_FLATTEN_AT_CLOSE } : null,
-      }, { maxFileBytes: config.EVENT_LOG_MAX_FILE_MB * 2 ** 20, onFailure: (message) => onStorageFailure(`event log: ${message}`) })
+      }, { maxFileBytes: config.EVENT_LOG_MAX_FILE_MB * 2 ** 20, onFailure: (message) => onStorageFailure(`event log: ${message}`), queued: true })
     : null;
   // event log housekeeping: retention by age and a cap on the total size, at start and every hour
   const pruneLogs = (): void => {
@@ -117,6 +117,11 @@ export async function startLive(config: Config, logger: Logger, opts: { fresh?: 
         symbols: symbols.alpaca,
       }, logger.child({ component: 'alpaca' }), receiveTime)
     : null;
+  // a frame's writes (fills of earlier orders, order rows, equity, denials) wait until its decisions are
+  // made, then go in one transaction, and its log lines and notices to observers follow them
+  // (docs/performance.md, "Tick-to-decision"); patched after guardStore
+  const deferred = new DeferredWrites(store);
+  const defer = (fn: () => void): void => deferred.later(fn);
   const engine: Engine = createEngine({
     config,
     sessionId,
@@ -141,6 +146,7 @@ export async function startLive(config: Config, logger: Logger, opts: { fresh?: 
     },
     // frame receive time to approved intent, in an HdrHistogram (GET /latency)
     decisionClock: receiveTime,
+    defer,
   });
   engineRef = engine;
   let storageFailed = false;
@@ -167,12 +173,9 @@ export async function startLive(config: Config, logger: Logger, opts: { fresh?: 
   // a write that failed while the engine was being created (starting or reopening the session) halts it now
   if (storage.error !== null) onStorageFailure(storage.error);
   // shadow variants: the same inputs, their own virtual accounts (one session each per run)
-  const shadows = createShadows({ config, sessionId, startedAt, seed, store, logger: logger.child({ component: 'shadow' }), tradeVenue: config.TRADE_VENUE, alsoTrade: alpacaSetup ? ['alpaca'] : [], marketHours: alpacaSetup?.marketHours ?? null }, runId, shadowParams);
+  const shadows = createShadows({ config, sessionId, startedAt, seed, store, defer, logger: logger.child({ component: 'shadow' }), tradeVenue: config.TRADE_VENUE, alsoTrade: alpacaSetup ? ['alpaca'] : [], marketHours: alpacaSetup?.marketHours ?? null }, runId, shadowParams);
   const group = new EngineGroup(engine, shadows);
 
-  // a frame's writes (fills of earlier orders, order rows, equity, denials) wait until its decisions are
-  // made, then go in one transaction (docs/performance.md, "Tick-to-decision")
-  const deferred = new DeferredWrites(store);
   const frame = { begin: () => deferred.begin(), end: () => deferred.end() };
   const feeds: BinanceFeed[] = [];
   if (symbols.binance.length > 0) feeds.push(

@@ -257,6 +257,8 @@ export interface SessionSpec {
   marketHours?: InstrumentSchedule | null;
   /** live only: the receive clock, to record tick-to-decision latency (EngineOptions.decisionClock) */
   decisionClock?: () => number;
+  /** live only: what only reports on an input runs after its decisions and writes (EngineOptions.defer) */
+  defer?: (fn: () => void) => void;
   /**
    * the market the strategy will see, for the ML gate's start checks (`GateStart`): the traded instruments
    * and the symbols with USD-M data (absent: not checked, e.g. a replay of a session that started)
@@ -294,6 +296,7 @@ export function createShadows(s: SessionSpec, runKey: string, params?: Record<st
       market: s.market ?? null,
       strategyParams: p,
       meta: { shadowOf: s.sessionId, variant: v.name, overrides: v.overrides },
+      ...(s.defer ? { defer: s.defer } : {}),
     });
     return { name: v.name, engine, params: p };
   });
@@ -331,6 +334,7 @@ export function createEngine(s: SessionSpec): Engine {
     alsoTrade: s.alsoTrade ?? [],
     marketHours: s.marketHours ?? null,
     ...(s.decisionClock ? { decisionClock: s.decisionClock } : {}),
+    ...(s.defer ? { defer: s.defer } : {}),
     variantStrategy: (name) => {
       const v = parseShadows(s.config.SHADOW).find((x) => x.name === name);
       return v ? buildStrategy(variantConfig(s.config, v), s.variantParams?.[name] ?? null, decision) : null;

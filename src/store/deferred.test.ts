@@ -48,6 +48,35 @@ describe('DeferredWrites', () => {
     store.close();
   });
 
+  it('later: runs after the frame’s writes are committed, in order; each runs even when one throws; at once outside a frame', () => {
+    const file = join(tmp(), 'p.db');
+    const store = Store.open(file);
+    const deferred = new DeferredWrites(store);
+    const reader = new Database(file, { readonly: true });
+    const seen: unknown[] = [];
+    const read = (): unknown => (reader.prepare('SELECT value_json AS value FROM controls WHERE key = ?').get('k') as { value: string } | undefined)?.value;
+    deferred.begin();
+    store.putControl('k', { v: 1 }, 1);
+    deferred.later(() => seen.push(['first', read()]));
+    deferred.later(() => {
+      throw new Error('an observer failed');
+    });
+    deferred.later(() => seen.push(['third', read()]));
+    expect(seen).toEqual([]);
+    expect(deferred.pending).toBe(4);
+    expect(() => deferred.end()).toThrow('an observer failed');
+    // both ran after the commit (another connection already saw the write), the one after the throw too
+    expect(seen).toEqual([
+      ['first', '{"v":1}'],
+      ['third', '{"v":1}'],
+    ]);
+    expect(deferred.pending).toBe(0);
+    deferred.later(() => seen.push('outside'));
+    expect(seen.at(-1)).toBe('outside');
+    reader.close();
+    store.close();
+  });
+
   it('a storage failure at end is the guard’s safe halt: one failure call, earlier data intact', () => {
     const file = join(tmp(), 'p.db');
     const store = Store.open(file);

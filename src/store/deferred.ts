@@ -18,6 +18,7 @@ const DEFERRABLE = ['upsertOrder', 'recordFill', 'upsertTrip', 'insertEquity', '
 export class DeferredWrites {
   private active = false;
   private readonly queue: { fn: (...args: unknown[]) => unknown; args: unknown[] }[] = [];
+  private readonly after: (() => void)[] = [];
 
   constructor(private readonly store: Store) {
     const target = store as unknown as Record<string, (...args: unknown[]) => unknown>;
@@ -36,22 +37,46 @@ export class DeferredWrites {
     this.active = true;
   }
 
-  /** Runs the writes held back, in order, in one transaction. */
+  /**
+   * Runs `fn` after the writes of the frame being processed (at once outside a frame): what only reports
+   * on the frame (log lines, notices to observers) then neither delays its decisions nor runs before the
+   * database holds what it reports. Whatever `fn` reports must be captured when it is queued.
+   */
+  later(fn: () => void): void {
+    if (this.active) this.after.push(fn);
+    else fn();
+  }
+
+  /** Runs the writes held back, in order, in one transaction, then what waits for them (`later`). */
   end(): void {
     this.active = false;
     const q = this.queue;
-    if (q.length === 0) return;
-    this.store.beginBatch();
-    try {
-      for (let i = 0; i < q.length; i++) q[i]!.fn.apply(this.store, q[i]!.args);
-    } finally {
-      q.length = 0;
-      this.store.commitBatch();
+    if (q.length > 0) {
+      this.store.beginBatch();
+      try {
+        for (let i = 0; i < q.length; i++) q[i]!.fn.apply(this.store, q[i]!.args);
+      } finally {
+        q.length = 0;
+        this.store.commitBatch();
+      }
     }
+    const a = this.after;
+    if (a.length === 0) return;
+    // each runs even if one before it threw; the first error is thrown after them all
+    let failed: { error: unknown } | null = null;
+    for (let i = 0; i < a.length; i++) {
+      try {
+        a[i]!();
+      } catch (error) {
+        failed ??= { error };
+      }
+    }
+    a.length = 0;
+    if (failed) throw failed.error;
   }
 
-  /** Writes waiting for `end` (tests). */
+  /** Writes and functions waiting for `end` (tests). */
   get pending(): number {
-    return this.queue.length;
+    return this.queue.length + this.after.length;
   }
 }

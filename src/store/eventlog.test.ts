@@ -168,6 +168,51 @@ describe('escaped payloads', () => {
   });
 });
 
+describe('queued writes (live)', () => {
+  it('takes lines at once, writes them after the turn of the event loop, in order, and reads them back the same', async () => {
+    const dir = join(tmp, 'queued');
+    const failures: string[] = [];
+    const w = new EventLogWriter(dir, header('queued'), { queued: true, onFailure: (m) => failures.push(m) });
+    const inputs: LoggedInput[] = [];
+    for (let i = 0; i < 500; i++) {
+      const time = quantizeTime(T0 + i * 1.001);
+      const p = i % 50 === 7 ? `{"a":\n${i}}` : payload(0, i);
+      w.write(time, 'spot msg', p);
+      inputs.push({ kind: 'msg', time, venue: 'spot', payload: p });
+    }
+    expect(w.lines).toBe(500);
+    // taken, not yet formatted: no file yet
+    expect(w.files).toEqual([]);
+    await new Promise((r) => setImmediate(r));
+    expect(w.files).toHaveLength(1);
+    w.write(quantizeTime(T0 + 600), 'tick', '');
+    inputs.push({ kind: 'tick', time: quantizeTime(T0 + 600) });
+    // close writes what is still queued
+    await w.close();
+    expect(await collect(dir)).toEqual(inputs);
+    expect(failures).toEqual([]);
+  });
+
+  it('a file error known before a line fails that line and halts (onFailure once); nothing after it is taken', async () => {
+    const dir = join(tmp, 'queued-fail');
+    const failures: string[] = [];
+    const w = new EventLogWriter(dir, header('queued-fail'), { queued: true, onFailure: (m) => failures.push(m) });
+    w.write(quantizeTime(T0), 'spot msg', payload(0, 0));
+    w.flush();
+    // the file fails the way a disk error surfaces: asynchronously, on the writer's stream
+    const out = (w as unknown as { out: { error: Error | null } }).out;
+    out.error = Object.assign(new Error('EROFS: read-only file system, write'), { code: 'EROFS' });
+    w.write(quantizeTime(T0 + 1), 'spot msg', payload(0, 1));
+    w.write(quantizeTime(T0 + 2), 'spot msg', payload(0, 2));
+    expect(failures).toEqual(['EROFS: EROFS: read-only file system, write']);
+    expect(w.droppedLines).toBe(2);
+    expect(w.lines).toBe(1);
+    await w.close();
+    expect(failures).toHaveLength(1);
+    expect(() => new EventLogWriter(join(tmp, 'queued-no-handler'), header('x'), { queued: true })).toThrow(/queued needs onFailure/);
+  });
+});
+
 describe('reading a damaged event log', () => {
   it('reads a truncated last file up to its last complete input, without an error', async () => {
     const dir = join(tmp, 'trunc-last');

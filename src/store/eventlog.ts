@@ -69,6 +69,14 @@ export interface EventLogWriterOptions {
    * engine halts trading on it, like on a failed database write. Without it, errors are thrown.
    */
   onFailure?: (message: string) => void;
+  /**
+   * Queue each line as it is written and format it and hand it to the file after the current turn of the
+   * event loop (live: a WebSocket frame's line is taken before the frame is processed, as before, but its
+   * formatting no longer delays the frame's decisions). Needs `onFailure`: an error then cannot reach the
+   * caller of `write`. A line is taken only while the log has not failed, so nothing is decided on an input
+   * after the log is known to have failed.
+   */
+  queued?: boolean;
 }
 
 export class EventLogWriter {
@@ -79,14 +87,19 @@ export class EventLogWriter {
   /** lines not written since the first error */
   droppedLines = 0;
   private readonly onFailure: ((message: string) => void) | undefined;
+  /** queued lines (options.queued): receive time, source, payload, flat */
+  private readonly queue: (number | string)[] | null;
+  private queueScheduled: NodeJS.Immediate | null = null;
 
   constructor(readonly dir: string, header: SessionHeader, options: EventLogWriterOptions = {}) {
+    if (options.queued && !options.onFailure) throw new Error('EventLogWriter: queued needs onFailure (a write error cannot reach the caller)');
     mkdirSync(dir, { recursive: true });
     const file = join(dir, 'session.json');
     if (existsSync(file)) throw new Error(`${file} exists: an event log is never overwritten`);
     writeFileSync(file, `${JSON.stringify(header, null, 2)}\n`, { flag: 'wx' });
     this.out = new RecordingWriter({ dir, prefix: 'events', level: 1, maxBytes: options.maxFileBytes ?? DEFAULT_EVENT_LOG_MAX_FILE_BYTES });
     this.onFailure = options.onFailure;
+    this.queue = options.queued ? [] : null;
   }
 
   private fail(e: unknown): void {
@@ -98,7 +111,7 @@ export class EventLogWriter {
   }
 
   get lines(): number {
-    return this.out.stats.messages;
+    return this.out.stats.messages + (this.queue ? this.queue.length / 3 : 0);
   }
   get bytes(): number {
     return this.out.stats.bytes;
@@ -114,6 +127,45 @@ export class EventLogWriter {
       this.droppedLines++;
       return;
     }
+    const q = this.queue;
+    if (q !== null) {
+      // the file's own errors arrive asynchronously: one known now fails this line, as a write would
+      const failure = this.out.failure;
+      if (failure !== null) {
+        this.droppedLines++;
+        this.fail(failure);
+        return;
+      }
+      q.push(recvTime, source, payload);
+      this.queueScheduled ??= setImmediate(() => {
+        this.queueScheduled = null;
+        this.drainQueue();
+      });
+      return;
+    }
+    this.writeNow(recvTime, source, payload);
+  }
+
+  /** The queued lines to the file, in order (options.queued). */
+  private drainQueue(): void {
+    const q = this.queue;
+    if (q === null || q.length === 0) return;
+    if (this.queueScheduled !== null) {
+      clearImmediate(this.queueScheduled);
+      this.queueScheduled = null;
+    }
+    const n = q.length;
+    for (let i = 0; i < n; i += 3) {
+      if (this.error !== null) {
+        this.droppedLines += (n - i) / 3;
+        break;
+      }
+      this.writeNow(q[i] as number, q[i + 1] as string, q[i + 2] as string);
+    }
+    q.splice(0, n);
+  }
+
+  private writeNow(recvTime: EpochMs, source: string, payload: string): void {
     const ns = BigInt(Math.round(recvTime * 1000)) * 1000n;
     try {
       if (payload.includes('\n') || payload.includes('\r')) {
@@ -129,6 +181,8 @@ export class EventLogWriter {
 
   flush(): void {
     if (this.closed || this.error !== null) return;
+    this.drainQueue();
+    if (this.error !== null) return;
     try {
       this.out.flush();
     } catch (e) {
@@ -137,6 +191,7 @@ export class EventLogWriter {
   }
 
   async close(): Promise<void> {
+    if (!this.closed) this.drainQueue();
     this.closed = true;
     try {
       await this.out.close();

@@ -202,11 +202,47 @@ describe('RecordingWriter size rotation (maxBytes)', () => {
     w.write(T1, '{"i":0}');
     w.write(T2, '{"i":1}');
     w.write(T1 + 5n, '{"i":2}'); // clock stepped back into 23h
-    w.write(T2 + 1n, '{"i":3}');
+    w.write(T1 + 6n, '{"i":3}'); // and stays there a moment
+    w.write(T2 + 1n, '{"i":4}');
+    w.write(T2 + 3_600_000_000_000n, '{"i":5}'); // the next hour: a new file
     await w.close();
-    expect(ordered(dir)).toEqual(['spot_20240808_23.gz', 'spot_20240809_00.gz']);
-    const back = [...(await readAll(join(dir, 'spot_20240808_23.gz'))), ...(await readAll(join(dir, 'spot_20240809_00.gz')))];
-    expect(back.map((r) => r.text)).toEqual(['{"i":0}', '{"i":1}', '{"i":2}', '{"i":3}']);
+    expect(ordered(dir)).toEqual(['spot_20240808_23.gz', 'spot_20240809_00.gz', 'spot_20240809_01.gz']);
+    const back = [
+      ...(await readAll(join(dir, 'spot_20240808_23.gz'))),
+      ...(await readAll(join(dir, 'spot_20240809_00.gz'))),
+      ...(await readAll(join(dir, 'spot_20240809_01.gz'))),
+    ];
+    expect(back.map((r) => r.text)).toEqual(['{"i":0}', '{"i":1}', '{"i":2}', '{"i":3}', '{"i":4}', '{"i":5}']);
+  });
+
+  it('hands a full batch to gzip on the next turn of the event loop, not inside the write that filled it', async () => {
+    const dir = join(tmp, 'batch');
+    const w = new RecordingWriter({ dir, prefix: 'spot' });
+    w.write(T1, '{"i":-1}');
+    const gz = (w as unknown as { gz: { write: (chunk: string) => boolean } }).gz;
+    const handed: number[] = [];
+    const write = gz.write.bind(gz);
+    gz.write = (chunk: string) => {
+      handed.push(chunk.length);
+      return write(chunk);
+    };
+    const texts: string[] = [];
+    // 200 KiB of lines in one synchronous run (a fast replay's burst): three batches' worth
+    for (let i = 0; texts.length * 1000 < 200 * 1024; i++) {
+      const text = `{"i":${i},"pad":"${'x'.repeat(980)}"}`;
+      texts.push(text);
+      w.write(T1 + BigInt(i + 1), text);
+    }
+    expect(handed).toEqual([]);
+    await new Promise((r) => setImmediate(r));
+    // one batch with everything written so far, after the writes
+    expect(handed).toHaveLength(1);
+    expect(handed[0]).toBeGreaterThan(200 * 1024);
+    w.write(T1 + 1_000_000n, '{"i":"last"}');
+    await w.close();
+    expect(handed).toHaveLength(2);
+    const back = await readAll(join(dir, 'spot_20240808_23.gz'));
+    expect(back.map((r) => r.text)).toEqual(['{"i":-1}', ...texts, '{"i":"last"}']);
   });
 });
 

@@ -296,6 +296,7 @@ export interface RecordingWriterStats {
  * from or `close()` has resolved.
  */
 const BATCH_BYTES = 64 * 1024;
+const HOUR_NS = 3_600_000_000_000n;
 
 export class RecordingWriter {
   readonly stats: RecordingWriterStats = { messages: 0, bytes: 0, files: [], perStream: {} };
@@ -313,6 +314,16 @@ export class RecordingWriter {
    */
   private pending: string[] = [];
   private pendingBytes = 0;
+  /**
+   * A full batch goes to gzip on the next turn of the event loop, not inside the write that filled it:
+   * joining 64 KiB of lines and handing them to zlib took up to ~0.5 ms, and the live engine writes
+   * each WebSocket frame's line before deciding on the frame (docs/performance.md, "Tick-to-decision").
+   */
+  private drainScheduled: NodeJS.Immediate | null = null;
+  /** the UTC hour of the current file as receive-time bounds (ns): most lines need no date arithmetic */
+  private hourFrom = 0n;
+  private hourTo = -1n;
+  private hourKey = '';
 
   constructor(opts: RecordingWriterOptions) {
     if (opts.maxBytes !== undefined && !(opts.maxBytes > 0)) throw new Error(`RecordingWriter: maxBytes must be > 0 (got ${opts.maxBytes})`);
@@ -333,6 +344,10 @@ export class RecordingWriter {
   get currentFile(): string | null {
     return this.stats.files.length > 0 && this.gz ? (this.stats.files[this.stats.files.length - 1] ?? null) : null;
   }
+  /** The first error of the files (they fail asynchronously); every later write throws it. */
+  get failure(): Error | null {
+    return this.error;
+  }
   /** Uncompressed bytes written to the current file. */
   get currentFileBytes(): number {
     return this.gz ? this.fileBytes : 0;
@@ -342,8 +357,15 @@ export class RecordingWriter {
   write(recvNs: bigint, text: string): boolean {
     if (this.closed) throw new Error('RecordingWriter: write after close');
     if (this.error) throw this.error;
-    const { day, hour } = utcHourKey(recvNs);
-    const key = `${day}_${hour}`;
+    if (!(recvNs >= this.hourFrom && recvNs < this.hourTo)) {
+      const { day, hour } = utcHourKey(recvNs);
+      this.hourKey = `${day}_${hour}`;
+      let from = (recvNs / HOUR_NS) * HOUR_NS;
+      if (from > recvNs) from -= HOUR_NS; // before 1970: bigint division rounds toward zero
+      this.hourFrom = from;
+      this.hourTo = from + HOUR_NS;
+    }
+    const key = this.hourKey;
     const line = `${recvNs} ${text}\n`;
     const len = Buffer.byteLength(line);
     if (!this.gz) this.rotate(key, this.stats.files.length === 0 ? 'open' : 'hour');
@@ -357,11 +379,22 @@ export class RecordingWriter {
     st.perStream[name] = (st.perStream[name] ?? 0) + 1;
     this.pending.push(line);
     this.pendingBytes += len;
-    return this.pendingBytes >= BATCH_BYTES ? this.drain() : true;
+    if (this.pendingBytes >= BATCH_BYTES && this.drainScheduled === null) {
+      this.drainScheduled = setImmediate(() => {
+        this.drainScheduled = null;
+        this.drain();
+      });
+    }
+    // gzip's back-pressure as of its last batch
+    return this.gz === null || !this.gz.writableNeedDrain;
   }
 
   /** Hands the batched lines to gzip; returns gzip's advisory back-pressure flag. */
   private drain(): boolean {
+    if (this.drainScheduled !== null) {
+      clearImmediate(this.drainScheduled);
+      this.drainScheduled = null;
+    }
     if (this.pending.length === 0 || !this.gz) return true;
     const chunk = this.pending.length === 1 ? this.pending[0]! : this.pending.join('');
     this.pending = [];
