@@ -2,6 +2,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { pino } from 'pino';
+import { loadConfig } from '../src/config/config.js';
+import { runBacktest } from '../src/engine/offline.js';
 import type { BenchResult } from './harness.js';
 import { waitFor } from '../src/core/wait.js';
 import { replayRunEnv } from '../src/marketdata/replay/env.js';
@@ -253,6 +258,37 @@ export async function replayPeakRss(files: string[]): Promise<{ peakRssMB: numbe
   return { peakRssMB: round(peak), seconds: round((Date.now() - t0) / 1000), load: load() };
 }
 
+/**
+ * The live heap of a replay while it runs: `runBacktest` in this process over `files`, a full garbage
+ * collection at each progress report (every 16,384 lines and at the end), and the heap in use after each. What the replay keeps (books,
+ * strategy and model state, working orders, batches of lines being read) is the largest of these; the
+ * peak RSS of `replayPeakRss` adds the heap's headroom and native memory (SQLite's cache, zlib).
+ */
+export async function replayLiveHeap(files: string[]): Promise<{ maxMB: number; lastMB: number; samples: number; events: number; orders: number }> {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const dir = mkdtempSync(join(tmpdir(), 'papertape-bench-heap-'));
+  const env = { SYMBOLS: 'BTCUSDT,ETHUSDT', WARMUP_SECONDS: '0', SHABBAT_PAUSE: 'false', RISK_LOSS_STREAK: '0', ...TRADE_OFTEN };
+  const heap: number[] = [];
+  try {
+    const s = await runBacktest(files, {
+      config: loadConfig(env),
+      tradeVenueSet: false,
+      seed: 1,
+      database: join(dir, 'bt.db'),
+      logger: pino({ level: 'silent' }),
+      // every 16,384 input lines and at the end of the input
+      onProgress: () => {
+        gc();
+        heap.push(process.memoryUsage().heapUsed / 2 ** 20);
+      },
+    });
+    return { maxMB: round(Math.max(...heap)), lastMB: round(heap.at(-1) ?? NaN), samples: heap.length, events: s.events, orders: s.orders };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const TARGET_P99_US = 50;
 const TARGET_RSS_MB = 150;
 const CAPACITY_P99_US = 1000;
@@ -325,6 +361,10 @@ export async function benchLive(opts: LiveBenchOptions = {}): Promise<BenchResul
     const large = await replayPeakRss(SPOT);
     const all = await replayPeakRss([...SPOT, ...USDM]);
     out.push(result('replay peak RSS, small vs large input', large.peakRssMB, 'MB', { name: 'small input (spot BTCUSDT, 1 day: 41k lines)', value: small.peakRssMB }, { small, large, allFourFiles: all, smallFiles: [SPOT[0]], largeFiles: SPOT, lines: { small: 41_249, large: 99_574, all: 268_183 } }));
+    const heapSmall = await replayLiveHeap([SPOT[0]!]);
+    const heapLarge = await replayLiveHeap(SPOT);
+    log(`replay live heap (after GC, largest while running): 1 day ${heapSmall.maxMB} MB, 2 days ${heapLarge.maxMB} MB`);
+    out.push(result('replay live heap, small vs large input', heapLarge.maxMB, 'MB', { name: 'small input (spot BTCUSDT, 1 day: 41k lines)', value: heapSmall.maxMB }, { small: heapSmall, large: heapLarge }));
   }
   return out;
 }

@@ -99,7 +99,7 @@ const GROUPS: Group[] = [
   },
   {
     prefix: 'live',
-    names: ['live tick-to-decision', 'live floor', 'live RSS', 'live heap', 'live capacity', 'replay peak RSS'],
+    names: ['live tick-to-decision', 'live floor', 'live RSS', 'live heap', 'live capacity', 'replay peak RSS', 'replay live heap'],
     datasets: ['binance/usdm/btcusdt_20240808.gz', 'binance/usdm/ethusdt_20240808.gz', 'binance/spot/*'],
     // processes over loopback: serve-replay at 10x and 100x, a memory run, the capacity ladder, replay memory
     // (BENCH_LIVE_SECONDS, BENCH_LIVE_MEMORY_SECONDS, BENCH_LIVE_SPEEDS; see docs/performance.md)

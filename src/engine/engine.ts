@@ -527,7 +527,6 @@ export class Engine implements FeedSink {
     const inst = this.instruments.get(key);
     if (!inst) return;
     const book = sync.book;
-    this.feedLatency[sync.venue].observe(book.lastEventTime, recvTime);
     if (sync.venue !== 'alpaca') this.feedLag[sync.venue].observe(book.lastEventTime, recvTime);
     if (this.exchange.restingCount(key) > 0) this.exchange.onBook(key, book, this.now);
     this.dataPoints.set(key, (this.dataPoints.get(key) ?? 0) + 1);
@@ -544,6 +543,8 @@ export class Engine implements FeedSink {
       if (intent) this.submit(intent);
     }
     this.deciding = NaN;
+    // statistics only (GET /latency): after the decision
+    this.feedLatency[sync.venue].observe(book.lastEventTime, recvTime);
     this.sampleEquity(false);
   }
 
