@@ -188,7 +188,8 @@ describe('DATA_DIR turning read-only mid-run halts trading safely', () => {
   let stillRunning: boolean;
   let apiOrders: { id: string }[];
   let db: { integrity: string; orders: string[]; quickCheck: string };
-  let restarted: { orders: number; storageOk: boolean; exit: number | null; log: string };
+  // the orders the restarted engine lists, and when it was started (it trades the replay from then on)
+  let restarted: { orders: { id: string; createdAt: number }[]; startedAt: number; storageOk: boolean; exit: number | null; log: string };
   let probeError = '';
 
   beforeAll(async () => {
@@ -235,13 +236,14 @@ describe('DATA_DIR turning read-only mid-run halts trading safely', () => {
       } finally {
         conn.close();
       }
+      const startedAt = Date.now();
       const again = papertape(['run'], { SYMBOLS: 'BTCUSDT', PORT: '0', DATA_DIR: dataDir, DB_SYNCHRONOUS: 'full', ...replayRunEnv(session.exchange) });
       try {
         const url = await waitFor('the restarted engine API', () => /"url":"(http:\/\/[^"]+)"/.exec(again.stdout())?.[1], 20_000);
         const st = (await getJson(`${url}/status`)).body;
-        restarted = { orders: (await getJson(`${url}/orders?limit=10000`)).body.orders.length, storageOk: st.session?.storage?.ok !== false, exit: null, log: '' };
+        restarted = { orders: (await getJson(`${url}/orders?limit=10000`)).body.orders, startedAt, storageOk: st.session?.storage?.ok !== false, exit: null, log: '' };
       } finally {
-        restarted ??= { orders: -1, storageOk: false, exit: null, log: '' };
+        restarted ??= { orders: [], startedAt, storageOk: false, exit: null, log: '' };
         restarted.exit = await again.kill('SIGTERM');
         restarted.log = again.stdout().slice(-2000) + again.stderr().slice(-2000);
       }
@@ -287,7 +289,11 @@ describe('DATA_DIR turning read-only mid-run halts trading safely', () => {
     expect(db.quickCheck).toBe('ok');
     expect(db.orders).toEqual(apiOrders.map((o) => o.id).sort());
     expect(restarted.storageOk, restarted.log).toBe(true);
-    expect(restarted.orders, restarted.log).toBe(apiOrders.length);
+    // every order from before is there; any other is the restarted engine's own (the replay plays on)
+    const ids = new Set(restarted.orders.map((o) => o.id));
+    expect(apiOrders.filter((o) => !ids.has(o.id)), restarted.log).toEqual([]);
+    const before = new Set(apiOrders.map((o) => o.id));
+    for (const o of restarted.orders.filter((x) => !before.has(x.id))) expect(o.createdAt, restarted.log).toBeGreaterThanOrEqual(restarted.startedAt);
     expect(restarted.exit, restarted.log).toBe(0);
   });
 });
