@@ -238,11 +238,14 @@ export async function liveRun(speed: number, seconds: number, opts: { env?: Reco
   }
 }
 
+/** The replay memory runs' settings (`replayPeakRss` as a child process, `replayLiveHeap` in this one). */
+const REPLAY_ENV: Record<string, string> = { SYMBOLS: 'BTCUSDT,ETHUSDT', WARMUP_SECONDS: '0', SHABBAT_PAUSE: 'false', RISK_LOSS_STREAK: '0', ...TRADE_OFTEN };
+
 /** Peak RSS (MB) of `papertape backtest` (the offline replay of recordings) over `files` (the child's VmHWM, read while it runs). */
 export async function replayPeakRss(files: string[]): Promise<{ peakRssMB: number; seconds: number; load: number[] }> {
   const dir = mkdtempSync(join(tmpdir(), 'papertape-bench-replay-'));
   const t0 = Date.now();
-  const p = run(['backtest', ...files, '--no-progress', '--json', '--db', join(dir, 'bt.db')], { DATA_DIR: dir, SYMBOLS: 'BTCUSDT,ETHUSDT', WARMUP_SECONDS: '0', SHABBAT_PAUSE: 'false', RISK_LOSS_STREAK: '0', ...TRADE_OFTEN });
+  const p = run(['backtest', ...files, '--no-progress', '--json', '--db', join(dir, 'bt.db')], { DATA_DIR: dir, ...REPLAY_ENV });
   let peak = 0;
   const pid = p.child.pid!;
   let done = false;
@@ -268,11 +271,10 @@ export async function replayLiveHeap(files: string[]): Promise<{ maxMB: number; 
   setFlagsFromString('--expose-gc');
   const gc = runInNewContext('gc') as () => void;
   const dir = mkdtempSync(join(tmpdir(), 'papertape-bench-heap-'));
-  const env = { SYMBOLS: 'BTCUSDT,ETHUSDT', WARMUP_SECONDS: '0', SHABBAT_PAUSE: 'false', RISK_LOSS_STREAK: '0', ...TRADE_OFTEN };
   const heap: number[] = [];
   try {
     const s = await runBacktest(files, {
-      config: loadConfig(env),
+      config: loadConfig(REPLAY_ENV),
       tradeVenueSet: false,
       seed: 1,
       database: join(dir, 'bt.db'),

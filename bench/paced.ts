@@ -34,6 +34,11 @@ const KINDS: [suffix: string, kind: StreamKind][] = [
   ['@forceOrder', 'forceOrder'],
 ];
 
+/** The value at fraction `p` of sorted times (µs), to 0.1 µs. */
+function quantile(sorted: readonly number[], p: number): number {
+  return Math.round(sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]! * 10) / 10;
+}
+
 interface Frame {
   recvMs: number;
   text: string;
@@ -101,7 +106,7 @@ export async function pacedDecodeApply(speeds: number[], maxSeconds = 20): Promi
   return speeds.map((speed) => {
     const { times, seconds } = pass(frames, snapshots, speed, maxSeconds);
     times.sort((a, b) => a - b);
-    const q = (p: number): number => Math.round(times[Math.min(times.length - 1, Math.floor(p * times.length))]! * 10) / 10;
+    const q = (p: number): number => quantile(times, p);
     return { speed, frames: times.length, p50Us: q(0.5), p90Us: q(0.9), p99Us: q(0.99), p999Us: q(0.999), seconds: Math.round(seconds * 10) / 10 };
   });
 }
@@ -139,7 +144,7 @@ export function machineJitter(seconds = 10, workUs = 20, gapUs = 250): JitterRes
     times.push((performance.now() - t0) * 1000);
   }
   times.sort((a, b) => a - b);
-  const q = (p: number): number => Math.round(times[Math.min(times.length - 1, Math.floor(p * times.length))]! * 10) / 10;
+  const q = (p: number): number => quantile(times, p);
   return {
     workUs,
     gapUs,

@@ -428,10 +428,15 @@ export class Engine implements FeedSink {
     };
   }
 
-  private notify(n: EngineNotice): void {
+  /** What only reports on the input being handled: after its decisions with `options.defer` (live), else at once. */
+  private later(fn: () => void): void {
     const defer = this.options.defer;
-    if (defer) defer(() => this.dispatch(n));
-    else this.dispatch(n);
+    if (defer) defer(fn);
+    else fn();
+  }
+
+  private notify(n: EngineNotice): void {
+    this.later(() => this.dispatch(n));
   }
 
   private dispatch(n: EngineNotice): void {
@@ -1098,9 +1103,7 @@ export class Engine implements FeedSink {
       const line = { orderId: order.id, venue: order.venue, symbol: order.symbol, side: order.side, type: order.type, qty: order.qty, price: order.price, filledQty: order.filledQty, avgPrice: order.avgPrice, status: order.status, reason: order.rejectReason, strategy: order.strategy };
       const msg = this.external(order.venue) ? `${order.venue} order` : 'paper order';
       const logger = this.options.logger;
-      const defer = this.options.defer;
-      if (defer) defer(() => logger.info(line, msg));
-      else logger.info(line, msg);
+      this.later(() => logger.info(line, msg));
     }
     this.strategyFor(order.symbol).onOrderUpdate?.(order, this.ctx);
   }
