@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import { loadConfig } from '../src/config/config.js';
 import { runBacktest } from '../src/engine/offline.js';
 import type { BenchResult } from './harness.js';
+import type { StageBreakdown } from '../src/engine/tick-to-decision.js';
 import { waitFor } from '../src/core/wait.js';
 import { replayRunEnv } from '../src/marketdata/replay/env.js';
 import { ROOT, run, type Proc } from '../scripts/procs.js';
@@ -97,6 +98,8 @@ export interface LiveRun {
   /** book state per instrument at the end */
   books: Record<string, string>;
   tickToDecision: { count: number; p50Us: number | null; p90Us: number | null; p99Us: number | null; p999Us: number | null; maxUs: number | null };
+  /** GET /latency decisionStages: percentiles per stage of the frame path, and the slowest decisions stage by stage */
+  decisionStages: StageBreakdown;
   rssMB: number;
   peakRssMB: number;
   heapUsedMB: number | null;
@@ -219,6 +222,7 @@ export async function liveRun(speed: number, seconds: number, opts: { env?: Reco
       denials: st.risk?.denials ?? {},
       books: Object.fromEntries(Object.entries(st.books as Record<string, { state: string }>).map(([k, b]) => [k, b.state])),
       tickToDecision: lat.tickToDecision,
+      decisionStages: lat.decisionStages,
       rssMB: round(rss?.rss ?? NaN),
       peakRssMB: round(Math.max(peak, rss?.peak ?? 0)),
       heapUsedMB: heap ? round(Number(heap) / 2 ** 20) : null,
@@ -305,13 +309,15 @@ function result(name: string, value: number, unit: string, reference: { name: st
 function latencyResults(r: LiveRun, floor: PacedResult | null): BenchResult[] {
   const t = r.tickToDecision;
   const detail = { speed: r.speed, decisions: t.count, intents: r.intents, messages: r.messages, rateMsgsPerS: r.rate, seconds: r.seconds, load: r.load, p90Us: t.p90Us, floor };
+  // where the time went (GET /latency decisionStages), kept with the p99 only: the slowest five, stage by stage
+  const stages = { stages: r.decisionStages.stages, tail: r.decisionStages.tail, slowest: r.decisionStages.slowest.slice(0, 5) };
   // targets are not references (the harness compares only with things measured in the same run): detail.target
   const target = { target: { p99Us: TARGET_P99_US, met: t.p99Us !== null && t.p99Us <= TARGET_P99_US } };
   // the reference: decode + apply alone of the same frames, paced the same (bench/paced.ts), measured just before
   const ref = (p: 'p50Us' | 'p99Us') => (floor ? { name: `decode+apply alone, paced at ${r.speed}x (${p.slice(0, -2)})`, value: floor[p] } : null);
   return [
     result(`live tick-to-decision p50 at ${r.speed}x`, t.p50Us ?? NaN, 'µs', ref('p50Us'), detail),
-    result(`live tick-to-decision p99 at ${r.speed}x`, t.p99Us ?? NaN, 'µs', ref('p99Us'), { ...detail, ...target }),
+    result(`live tick-to-decision p99 at ${r.speed}x`, t.p99Us ?? NaN, 'µs', ref('p99Us'), { ...detail, ...target, ...stages }),
     result(`live tick-to-decision p99.9 at ${r.speed}x`, t.p999Us ?? NaN, 'µs', null, detail),
     result(`live tick-to-decision max at ${r.speed}x`, t.maxUs ?? NaN, 'µs', null, detail),
   ];

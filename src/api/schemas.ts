@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DECISION_STAGES, type DecisionStage } from '../engine/tick-to-decision.js';
 
 /**
  * The API's inputs and outputs as zod schemas: one source of truth. Inputs (query, path parameters,
@@ -359,6 +360,25 @@ export const tickToDecisionSchema = z
       'live only: from the receive time of a WebSocket frame to the risk gateway approving the order intent it led to (µs, HdrHistogram, 3 significant digits); count 0 and nulls in backtests and replays',
   });
 
+const stageSummarySchema = z.object({ p50Us: nnum, p90Us: nnum, p99Us: nnum, maxUs: nnum });
+const stageRecord = <T extends z.ZodType>(t: T) => z.object(Object.fromEntries(DECISION_STAGES.map((s) => [s, t])) as Record<DecisionStage, T>);
+const tailSchema = z.object({ count: num, totalUs: nnum, stages: stageRecord(nnum) });
+export const decisionStagesSchema = z
+  .object({
+    count: num.meta({ description: 'decisions recorded stage by stage (those made on a market-data frame)' }),
+    stages: stageRecord(stageSummarySchema).meta({
+      description:
+        'per stage of the frame path, µs: receive (frame event to the engine: text, event-log line), due (timed actions due: fills of earlier orders), decode (decoding and applying the frame to its book), market (marks, stops, resting paper orders), strategy (the strategy and its ML gate), submit (open orders, portfolio snapshot), risk (the gateway). The percentiles of the stages do not add up to the total\'s: each is taken over its own values',
+    }),
+    tail: z
+      .object({ p90: tailSchema, p99: tailSchema })
+      .meta({ description: 'over the last 4,096 decisions recorded stage by stage: the mean stage times (µs) of the slowest 10% (p90) and 1% (p99), i.e. what the tail is made of' }),
+    slowest: z
+      .array(z.object({ at: num.meta({ description: 'receive time of the frame, epoch ms' }), totalUs: num, stages: stageRecord(num) }))
+      .meta({ description: 'the slowest decisions so far (up to 16), slowest first, each stage by stage (µs; the stages add up to totalUs, to rounding)' }),
+  })
+  .meta({ description: 'live only: where the tick-to-decision time goes, stage by stage; count 0 in backtests and replays' });
+
 export const latencySchema = z.looseObject({
   time,
   venues: z.record(z.string(), latencyDistributionSchema).meta({ description: 'feed latency (receive time minus exchange event time) per venue' }),
@@ -367,6 +387,7 @@ export const latencySchema = z.looseObject({
     .nullable()
     .meta({ description: 'the ML gate: model id and its inference time per decision (µs: count, mean, p50, p90, p99, max); null when no model is configured' }),
   tickToDecision: tickToDecisionSchema,
+  decisionStages: decisionStagesSchema,
 });
 
 export const bookTopSchema = z.object({

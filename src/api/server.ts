@@ -303,7 +303,7 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
       const text = await prometheus.text();
       return reply.header('content-type', prometheus.contentType).send(text);
     });
-    route('GET', '/latency', { summary: 'Feed latency distribution per venue (percentiles 0..100, log-spaced buckets); tick-to-decision latency', tags: ['live'], response: S.latencySchema }, () => ({
+    route('GET', '/latency', { summary: 'Feed latency distribution per venue (percentiles 0..100, log-spaced buckets); tick-to-decision latency and its stages', tags: ['live'], response: S.latencySchema }, () => ({
       time: now(),
       venues: {
         spot: engine.feedLatency.spot.distribution(),
@@ -312,6 +312,7 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
       },
       ml: mlLatency(engine),
       tickToDecision: engine.tickToDecision.summary(),
+      decisionStages: engine.tickToDecision.stages(),
     }));
     route('GET', '/strategies', {
       summary: 'The trading strategy and each shadow variant side by side (P&L, Sharpe, PSR, DSR)', tags: ['strategies'], response: S.strategiesSchema,

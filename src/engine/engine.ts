@@ -21,7 +21,14 @@ import type { Broker, BrokerReport, EngineCorrection } from '../execution/broker
 import { parseScaled } from '../core/decimal.js';
 import type { Strategy, StrategyContext } from '../strategy/strategy.js';
 import { Scheduler } from './scheduler.js';
-import { TickToDecision } from './tick-to-decision.js';
+import { DECISION_STAGES, TickToDecision } from './tick-to-decision.js';
+
+// stage indices of the tick-to-decision record (DECISION_STAGES)
+const STAGE_DUE = DECISION_STAGES.indexOf('due');
+const STAGE_DECODE = DECISION_STAGES.indexOf('decode');
+const STAGE_MARKET = DECISION_STAGES.indexOf('market');
+const STAGE_STRATEGY = DECISION_STAGES.indexOf('strategy');
+const STAGE_SUBMIT = DECISION_STAGES.indexOf('submit');
 
 export type EngineLogger = Logger;
 
@@ -372,7 +379,15 @@ export class Engine implements FeedSink {
   // ---- FeedSink ----
 
   advanceTo(recvTime: EpochMs): void {
+    const clock = this.options.decisionClock;
+    if (clock === undefined) {
+      this.advance(recvTime);
+      return;
+    }
+    // live: the stages of the frame's path (tickToDecision.stages)
+    this.tickToDecision.begin(recvTime, clock());
     this.advance(recvTime);
+    this.tickToDecision.mark(STAGE_DUE, clock());
   }
 
   onInstruments(venue: Venue, instruments: Instrument[]): void {
@@ -524,6 +539,9 @@ export class Engine implements FeedSink {
   }
 
   onBook(sync: DepthSync, recvTime: number): void {
+    const clock = this.options.decisionClock;
+    const staged = clock !== undefined && this.tickToDecision.current(recvTime);
+    if (staged) this.tickToDecision.mark(STAGE_DECODE, clock());
     this.advance(recvTime);
     this.counters.events++;
     this.counters.bookUpdates++;
@@ -544,6 +562,7 @@ export class Engine implements FeedSink {
         this.options.models.latency.observeMid(this.now, px, this.streamIds.get(key));
         this.checkStop(key, inst, px);
       }
+      if (staged) this.tickToDecision.mark(STAGE_MARKET, clock());
       const intent = this.strategyFor(inst.symbol).onBook(book, inst, this.ctx);
       if (intent) this.submit(intent);
     }
@@ -554,6 +573,9 @@ export class Engine implements FeedSink {
   }
 
   onEvent(ev: MarketEvent): void {
+    const clock = this.options.decisionClock;
+    const staged = clock !== undefined && this.tickToDecision.current(ev.recvTime);
+    if (staged) this.tickToDecision.mark(STAGE_DECODE, clock());
     this.advance(ev.recvTime);
     this.counters.events++;
     switch (ev.kind) {
@@ -570,6 +592,7 @@ export class Engine implements FeedSink {
             const s = this.strategyFor(inst.symbol);
             if (s.onTrade) {
               this.deciding = ev.recvTime;
+              if (staged) this.tickToDecision.mark(STAGE_MARKET, clock());
               const intent = s.onTrade(ev, inst, this.ctx);
               if (intent) this.submit(intent);
               this.deciding = NaN;
@@ -907,6 +930,9 @@ export class Engine implements FeedSink {
    * paper exchange after the entry latency. Returns the order, or null if the gateway denied it.
    */
   submit(intent: OrderIntent): Order | null {
+    const clock = this.options.decisionClock;
+    const deciding = clock !== undefined && this.deciding === this.deciding;
+    if (deciding) this.tickToDecision.mark(STAGE_STRATEGY, clock());
     this.counters.intents++;
     const key = instrumentKey(intent.venue, intent.symbol);
     const sync = this.books.get(key);
@@ -921,6 +947,7 @@ export class Engine implements FeedSink {
       else openSell += left;
     }
     const snap = this.portfolio.snapshot(this.now);
+    if (deciding) this.tickToDecision.mark(STAGE_SUBMIT, clock());
     const decision = this.gateway.check(intent, {
       now: this.now,
       instrument: inst,
@@ -954,8 +981,7 @@ export class Engine implements FeedSink {
       if (this.observers.length > 0) this.notify({ type: 'denial', time: this.now, venue: intent.venue, symbol: intent.symbol, strategy: intent.strategy, check: decision.check, reason: decision.reason });
       return null;
     }
-    const clock = this.options.decisionClock;
-    if (clock !== undefined && this.deciding === this.deciding) this.tickToDecision.record(clock() - this.deciding);
+    if (deciding) this.tickToDecision.decide(this.deciding, clock());
     // the gateway has checked the instrument
     const approved = decision.order;
     const instrument = inst!;

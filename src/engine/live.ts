@@ -9,7 +9,7 @@ import { AlpacaFeed } from '../marketdata/alpaca/feed.js';
 import type { FeedStatus } from '../marketdata/binance/feed.js';
 import { createAlpacaBroker, prepareAlpaca } from './alpaca.js';
 import type { RiskControlState } from '../risk/gateway.js';
-import { receiveTime } from '../marketdata/binance/connection.js';
+import { preciseTime, receiveTime } from '../marketdata/binance/connection.js';
 import { BinanceFeed } from '../marketdata/binance/feed.js';
 import { Store } from '../store/db.js';
 import { EVENT_LOG_FORMAT, EventLogWriter, pruneEventLogs } from '../store/eventlog.js';
@@ -144,8 +144,8 @@ export async function startLive(config: Config, logger: Logger, opts: { fresh?: 
       traded: [...symbols.binance.map((symbol) => ({ venue: config.TRADE_VENUE, symbol })), ...symbols.alpaca.map((symbol) => ({ venue: 'alpaca', symbol }))],
       futuresSymbols: config.FUTURES || config.TRADE_VENUE === 'usdm' ? symbols.binance : [],
     },
-    // frame receive time to approved intent, in an HdrHistogram (GET /latency)
-    decisionClock: receiveTime,
+    // frame receive time to approved intent, and its stages, in HdrHistograms (GET /latency)
+    decisionClock: preciseTime,
     defer,
   });
   engineRef = engine;

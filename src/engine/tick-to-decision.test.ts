@@ -27,7 +27,10 @@ class Script implements Strategy {
   readonly id = 'script@1';
   readonly params = {};
   readonly queue: { side: Side; btc: number }[] = [];
+  /** called as the strategy runs (a test moves the clock there) */
+  during: () => void = () => {};
   onBook(_book: L2Book, _inst: Instrument, ctx: StrategyContext): OrderIntent | null {
+    this.during();
     const next = this.queue.shift();
     if (!next) return null;
     return { venue: 'spot', symbol: 'BTCUSDT', side: next.side, type: 'MARKET', qtyUnits: Math.round(next.btc * 1e8), strategy: this.id, reason: 'test', createdAt: ctx.now };
@@ -96,6 +99,74 @@ describe('tick-to-decision latency', () => {
     expect(sum.p999Us).toBeCloseTo(75, 0);
   });
 
+  it('splits each decision into the stages of its frame path, which add up to its latency, and keeps the slowest', () => {
+    let lag = 0;
+    let current = T0;
+    const s = session(() => current + lag);
+    const at = (t: number, receive: number, strategy: number): void => {
+      current = t;
+      lag = receive; // the frame reaches the engine `receive` ms after it was received
+      s.strategy.during = () => {
+        lag += strategy;
+      };
+      s.depth(t);
+    };
+    for (let i = 0; i < 20; i++) {
+      s.strategy.queue.push({ side: i % 2 ? 'SELL' : 'BUY', btc: 0.01 });
+      at(T0 + 100 * (i + 1), 0.005, i === 7 ? 0.5 : 0.04 + i / 1000); // 40..59 µs, one of 500
+    }
+    // a strategy that returns nothing: no decision, no stage record
+    at(T0 + 5000, 0.005, 0.9);
+    const t = s.engine.tickToDecision;
+    expect(t.count).toBe(20);
+    const b = t.stages();
+    expect(b.count).toBe(20);
+    expect(b.stages.receive.p50Us).toBeCloseTo(5, 0); // epoch ms carry ~0.25 µs of resolution
+    expect(b.stages.strategy.p50Us).toBeCloseTo(50, -1);
+    expect(b.stages.strategy.maxUs).toBeCloseTo(500, -1);
+    for (const stage of ['due', 'decode', 'market', 'submit', 'risk'] as const) expect(b.stages[stage].maxUs).toBeLessThan(0.5);
+    expect(b.slowest).toHaveLength(16);
+    expect(b.slowest[0]!.at).toBe(T0 + 800);
+    expect(b.slowest[0]!.totalUs).toBeCloseTo(505, 0);
+    for (const d of b.slowest) {
+      const sum = Object.values(d.stages).reduce((a, x) => a + x, 0);
+      expect(sum).toBeCloseTo(d.totalUs, 1);
+    }
+    // the tail: the slowest 1% of 20 is the one slow decision, the slowest 10% that one and one other
+    expect(b.tail.p99.count).toBe(1);
+    expect(b.tail.p99.stages.strategy).toBeCloseTo(500, 0);
+    expect(b.tail.p90.count).toBe(2);
+    expect(b.tail.p90.totalUs).toBeCloseTo((505 + 64) / 2, 0);
+    expect(b.tail.p90.stages.strategy).toBeCloseTo((500 + 59) / 2, 0);
+    // slowest first
+    expect(b.slowest.map((d) => d.totalUs)).toEqual([...b.slowest.map((d) => d.totalUs)].sort((x, y) => y - x));
+  });
+
+  it('records no stages for a decision whose frame path was not marked through (a timer tick, a command)', () => {
+    const t = new TickToDecision();
+    t.begin(T0, T0 + 0.001);
+    t.mark(1, T0 + 0.002);
+    // stage 2 skipped: the record is void
+    t.mark(3, T0 + 0.003);
+    t.mark(4, T0 + 0.004);
+    t.mark(5, T0 + 0.005);
+    t.decide(T0, T0 + 0.006);
+    expect(t.count).toBe(1);
+    expect(t.stages().count).toBe(0);
+    expect(t.stages().stages.risk.p50Us).toBeNull();
+    expect(t.stages().tail.p99).toMatchObject({ count: 0, totalUs: null });
+    // another frame's decision does not take this frame's marks
+    t.begin(T0 + 1, T0 + 1.001);
+    for (let i = 1; i <= 5; i++) t.mark(i, T0 + 1 + i / 1000);
+    t.decide(T0 + 2, T0 + 2.01);
+    expect(t.stages().count).toBe(0);
+    t.begin(T0 + 3, T0 + 3.001);
+    for (let i = 1; i <= 5; i++) t.mark(i, T0 + 3 + (i + 1) / 1000);
+    t.decide(T0 + 3, T0 + 3.01);
+    expect(t.stages().count).toBe(1);
+    expect(t.stages().stages.risk.p50Us).toBeCloseTo(4, 0);
+  });
+
   it('without a decision clock (backtests, replays) nothing is recorded', () => {
     const s = session();
     s.strategy.queue.push({ side: 'BUY', btc: 0.1 }, { side: 'SELL', btc: 0.1 });
@@ -103,6 +174,7 @@ describe('tick-to-decision latency', () => {
     s.depth(T0 + 200);
     expect(s.engine.counters.orders).toBe(2);
     expect(s.engine.tickToDecision.summary()).toEqual({ count: 0, p50Us: null, p90Us: null, p99Us: null, p999Us: null, maxUs: null });
+    expect(s.engine.tickToDecision.stages()).toMatchObject({ count: 0, slowest: [] });
   });
 
   it('summarizes in µs with 3 significant digits and clamps absurd values', () => {
