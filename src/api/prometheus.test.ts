@@ -117,6 +117,28 @@ describe('GET /metrics/prometheus', () => {
     expect((await json(f, '/status')).execution.tickToDecision.count).toBe(4);
   });
 
+  it('exports the stages of tick-to-decision per stage, as GET /latency decisionStages has them', async () => {
+    const f = await setup();
+    expect((await scrape(f)).get('papertape_tick_to_decision_stage_seconds')!.type).toBe('summary');
+    expect(value(await scrape(f), 'papertape_tick_to_decision_stage_seconds', { stage: 'risk', quantile: '0.5' })).toBeUndefined();
+    const t = f.engine.tickToDecision;
+    // one frame path: receive 2 µs, due 1, decode 10, market 3, strategy 5, submit 2, risk 7 (ms below)
+    const T = 1_700_000_000_000;
+    const steps = [0.002, 0.001, 0.01, 0.003, 0.005, 0.002, 0.007];
+    let at = T;
+    t.begin(T, (at += steps[0]!));
+    for (let i = 1; i <= 5; i++) t.mark(i, (at += steps[i]!));
+    t.decide(T, (at += steps[6]!));
+    const fams = await scrape(f);
+    expect(value(fams, 'papertape_tick_to_decision_stage_seconds', { stage: 'decode', quantile: '0.5' })).toBeCloseTo(10e-6, 6);
+    expect(value(fams, 'papertape_tick_to_decision_stage_seconds', { stage: 'risk', quantile: '0.99' })).toBeCloseTo(7e-6, 6);
+    const lat = await json(f, '/latency');
+    expect(lat.decisionStages.count).toBe(1);
+    expect(lat.decisionStages.stages.decode.p50Us).toBeCloseTo(10, 0);
+    expect(lat.decisionStages.slowest[0].totalUs).toBeCloseTo(30, 0);
+    expect(lat.decisionStages.tail.p99.stages.strategy).toBeCloseTo(5, 0);
+  });
+
   it("uses its own registry: nothing lands in prom-client's global one, and two servers do not clash", async () => {
     const [a, b] = [await setup(), await setup()];
     buyBtc(a, T0 + 20);

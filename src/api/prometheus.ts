@@ -98,6 +98,25 @@ class TickToDecisionSummaryMetric {
   }
 }
 
+/** The stages of tick-to-decision (GET /latency decisionStages) as a summary per stage: p50, p90, p99. */
+class DecisionStageMetric {
+  readonly type = 'summary';
+  readonly aggregator = 'sum';
+  readonly name = 'papertape_tick_to_decision_stage_seconds';
+  readonly help = 'Live: time of each stage of the frame path (receive, due, decode, market, strategy, submit, risk) in the decisions made on a market-data frame (session quantiles, HdrHistogram)';
+  constructor(private readonly engine: Engine) {}
+  get() {
+    const b = this.engine.tickToDecision.stages();
+    const values: { labels: Labels; value: number }[] = [];
+    for (const [stage, s] of Object.entries(b.stages)) {
+      for (const [q, us] of [['0.5', s.p50Us], ['0.9', s.p90Us], ['0.99', s.p99Us]] as const) {
+        if (us !== null) values.push({ labels: { stage, quantile: q }, value: us / 1e6 });
+      }
+    }
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  }
+}
+
 const bool = (b: boolean): number => (b ? 1 : 0);
 const finite = (x: number | null | undefined): x is number => typeof x === 'number' && Number.isFinite(x);
 
@@ -240,6 +259,7 @@ export class PrometheusMetrics {
     counter('papertape_denials_total', 'Intents denied by the risk gateway, per check', ['check'], (v) => Object.entries(v.risk.denials).map(([check, n]) => [{ check }, n]));
     counter('papertape_approvals_total', 'Intents approved by the risk gateway', [], (v) => [[{}, v.risk.approved]]);
     reg.registerMetric(new TickToDecisionSummaryMetric(engine) as unknown as Metric);
+    reg.registerMetric(new DecisionStageMetric(engine) as unknown as Metric);
 
     // ---- account ----
     gauge('papertape_equity', 'Account equity (quote currency)', [], (v) => one(v.account.equity));

@@ -10,6 +10,7 @@ import type { FeedStatus } from '../marketdata/binance/feed.js';
 import { createAlpacaBroker, prepareAlpaca } from './alpaca.js';
 import type { RiskControlState } from '../risk/gateway.js';
 import { preciseTime, receiveTime } from '../marketdata/binance/connection.js';
+import { DueWake } from './wake.js';
 import { BinanceFeed } from '../marketdata/binance/feed.js';
 import { Store } from '../store/db.js';
 import { EVENT_LOG_FORMAT, EventLogWriter, pruneEventLogs } from '../store/eventlog.js';
@@ -176,7 +177,30 @@ export async function startLive(config: Config, logger: Logger, opts: { fresh?: 
   const shadows = createShadows({ config, sessionId, startedAt, seed, store, defer, logger: logger.child({ component: 'shadow' }), tradeVenue: config.TRADE_VENUE, alsoTrade: alpacaSetup ? ['alpaca'] : [], marketHours: alpacaSetup?.marketHours ?? null }, runId, shadowParams);
   const group = new EngineGroup(engine, shadows);
 
-  const frame = { begin: () => deferred.begin(), end: () => deferred.end() };
+  // timed actions (order arrivals, fills) run when due, between frames, not in the next frame's path
+  // (their writes go in one transaction, their log lines and notices after, as a frame's)
+  const dueWake = new DueWake({
+    nextDue: () => group.nextDue(),
+    now: receiveTime,
+    tick: (t) => {
+      deferred.begin();
+      try {
+        group.tick(t);
+      } finally {
+        deferred.end();
+      }
+    },
+  });
+  const frame = {
+    begin: () => deferred.begin(),
+    end: () => {
+      try {
+        deferred.end();
+      } finally {
+        dueWake.arm();
+      }
+    },
+  };
   const feeds: BinanceFeed[] = [];
   if (symbols.binance.length > 0) feeds.push(
     new BinanceFeed({
@@ -266,9 +290,11 @@ export async function startLive(config: Config, logger: Logger, opts: { fresh?: 
     group.tick(receiveTime());
     eventLog?.flush();
   }, 1000);
+  // a fallback for what is scheduled outside a frame (commands from the API, Telegram, the Alpaca broker)
   const wake = setInterval(() => {
     const t = receiveTime();
     if (group.nextDue() <= t) group.tick(t);
+    dueWake.arm();
   }, 5);
 
   // checkpoints: strategy and indicator state, queue places (the database has orders, fills, controls)
@@ -300,6 +326,7 @@ export async function startLive(config: Config, logger: Logger, opts: { fresh?: 
       stopped = true;
       clearInterval(ticker);
       clearInterval(wake);
+      dueWake.stop();
       clearInterval(checkpointer);
       clearInterval(pruner);
       if (paramsPoller) clearInterval(paramsPoller);
