@@ -11,6 +11,11 @@ function positiveNumber(v: string): number {
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
   return n;
 }
+function positiveInteger(v: string): number {
+  const n = /^\d+$/.test(v.trim()) ? Number(v) : NaN;
+  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
 function port(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port 0..65535');
@@ -121,13 +126,14 @@ program
   .option('--drop-depth <venue:SYMBOL:index...>', 'fault injection: withhold the index-th recorded depth diff of a symbol (clients see a sequence gap)')
   .option('--faults', 'fault injection on command: POST /_admin/faults (disconnect, halfOpen, duplicate, reorder, drop, staleSnapshot, rest 429/418, lag, stall)', false)
   .option('--max-client-buffer <bytes>', 'disconnect a WebSocket client with more than this many bytes unsent (a client that cannot keep up), default 16 MiB', (v) => Math.round(positiveNumber(v)))
-  .action(async (files: string[], opts: { port: number; host: string; speed: number; restData?: string; start: string; startDelay?: number; dropDepth?: string[]; faults: boolean; maxClientBuffer?: number }) => {
+  .option('--loop <n>', 'play the recordings n times back to back as one market: each pass shifted in time and update ids, every client disconnected between passes', positiveInteger, 1)
+  .action(async (files: string[], opts: { port: number; host: string; speed: number; restData?: string; start: string; startDelay?: number; dropDepth?: string[]; faults: boolean; maxClientBuffer?: number; loop: number }) => {
     if (opts.start !== 'immediately' && opts.start !== 'first-subscription') {
       process.stderr.write('papertape: --start must be immediately or first-subscription\n');
       process.exit(2);
     }
     const { runServeReplay } = await import('../marketdata/replay/cli.js');
-    await runServeReplay({ files, port: opts.port, host: opts.host, speed: opts.speed, restData: opts.restData, startOn: opts.start, startDelayMs: opts.startDelay, dropDepth: opts.dropDepth, faults: opts.faults, maxClientBufferBytes: opts.maxClientBuffer });
+    await runServeReplay({ files, port: opts.port, host: opts.host, speed: opts.speed, restData: opts.restData, startOn: opts.start, startDelayMs: opts.startDelay, dropDepth: opts.dropDepth, faults: opts.faults, maxClientBufferBytes: opts.maxClientBuffer, loop: opts.loop });
   });
 
 program

@@ -45,7 +45,8 @@ describe('serve-replay / record CLI adapters', () => {
     );
     for (let i = 0; i < 500 && !/finished/.test(err.text()); i++) await new Promise((r) => setTimeout(r, 20));
     expect(err.text()).toMatch(/replay 41248\/41248 \(100\.0%\) clients=1 time=2024-08-09T00:00:01\.\d{3}Z finished/);
-    await new Promise((r) => setTimeout(r, 200));
+    // the recorder may still be reading what was sent (a loaded machine): until its progress shows it all
+    for (let i = 0; i < 500 && !/reconnects=0 \| .*btcusdt@trade=9757/.test(rerr.text()); i++) await new Promise((r) => setTimeout(r, 20));
     rac.abort();
     const p = await recording;
     expect(p.messages).toBe(41248 + 1); // every stream message + one snapshot

@@ -1,6 +1,6 @@
 /**
  * CLI adapter for `papertape serve-replay FILE... [--port P] [--host H] [--speed X] [--rest-data DIR]
- * [--start immediately|first-subscription]`: starts the replay server, prints its URLs, prints a
+ * [--start immediately|first-subscription] [--loop N]`: starts the replay server, prints its URLs, prints a
  * progress line to stderr every second, and runs until SIGINT/SIGTERM (or the abort signal).
  */
 import { progressUntilStopped, stderrLogger, type CliIo } from '../../cli/signals.js';
@@ -24,6 +24,8 @@ export interface ServeReplayCliOptions {
   faults?: boolean;
   /** disconnect a client with more than this many bytes unsent (default 16 MiB) */
   maxClientBufferBytes?: number;
+  /** play the recordings this many times back to back (default 1), see ReplayServerOptions.loop */
+  loop?: number | string;
   /** stop (and resolve) once every recorded message was sent */
   exitWhenDone?: boolean;
   /** log info messages too (warnings are always printed) */
@@ -42,6 +44,14 @@ export function parseSpeed(v: number | string | undefined): number {
   return n === 0 ? Infinity : n;
 }
 
+/** `--loop`: a positive integer (default 1). */
+export function parseLoop(v: number | string | undefined): number {
+  if (v === undefined) return 1;
+  const n = typeof v === 'number' ? v : /^\s*\d+\s*$/.test(v) ? Number(v) : NaN;
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`invalid --loop ${String(v)} (expected a positive integer)`);
+  return n;
+}
+
 function parseDrop(d: string | { symbol: string; venue: Venue; index: number }): { symbol: string; venue: Venue; index: number } {
   if (typeof d !== 'string') return d;
   const m = /^(spot|usdm):([A-Za-z0-9]+):(\d+)$/.exec(d.trim());
@@ -53,7 +63,8 @@ export function formatReplayProgress(s: ReplayStatus): string {
   const pct = s.total > 0 ? ((100 * s.sent) / s.total).toFixed(1) : '100.0';
   const t = s.replayTimeMs === null ? 'not started' : new Date(s.replayTimeMs).toISOString();
   const state = s.finished ? ' finished' : s.started ? '' : ' waiting for a subscription';
-  return `replay ${s.sent}/${s.total} (${pct}%) clients=${s.clients} time=${t}${s.dropped ? ` dropped=${s.dropped}` : ''}${state}`;
+  const pass = s.loop ? ` pass=${s.loop.pass}/${s.loop.passes}` : '';
+  return `replay ${s.sent}/${s.total} (${pct}%)${pass} clients=${s.clients} time=${t}${s.dropped ? ` dropped=${s.dropped}` : ''}${state}`;
 }
 
 /** Run the replay server until SIGINT/SIGTERM (or `io.signal`, or the end with `exitWhenDone`). */
@@ -65,6 +76,7 @@ export async function runServeReplay(opts: ServeReplayCliOptions, io: CliIo = {}
   const startOn = opts.start ?? opts.startOn ?? 'first-subscription';
   if (startOn !== 'immediately' && startOn !== 'first-subscription') throw new Error(`invalid --start ${String(startOn)}`);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid --port ${String(opts.port)}`);
+  const loop = parseLoop(opts.loop);
   const server = await startReplayServer({
     files: opts.files,
     host: opts.host ?? '127.0.0.1',
@@ -76,6 +88,7 @@ export async function runServeReplay(opts: ServeReplayCliOptions, io: CliIo = {}
     dropDepth: opts.dropDepth?.map(parseDrop),
     faults: opts.faults ?? false,
     maxClientBufferBytes: opts.maxClientBufferBytes,
+    loop,
     logger: stderrLogger(err, opts.verbose ?? false),
   });
   const st = server.status();
@@ -86,7 +99,7 @@ export async function runServeReplay(opts: ServeReplayCliOptions, io: CliIo = {}
     out.write(
       `  usdm:  REST ${server.url}/fapi/v1  WS ${server.wsUrl}/public/stream?streams=  ${server.wsUrl}/market/stream?streams=${both ? '' : `  (also ${server.wsUrl}/stream)`}\n`,
     );
-  out.write(`  ${st.total} messages, speed ${parseSpeed(opts.speed)}, start ${startOn}\n`);
+  out.write(`  ${st.total} messages, speed ${parseSpeed(opts.speed)}, start ${startOn}${st.loop ? `, ${st.loop.passes} passes of ${st.loop.spanMs / 1000} s` : ''}\n`);
 
   await progressUntilStopped(err, () => formatReplayProgress(server.status()), io.progressMs ?? 1000, {
     signal: io.signal,

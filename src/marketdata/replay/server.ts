@@ -26,6 +26,16 @@
  *  - Depth at a coarser interval than recorded is aggregated from the recorded diffs the way Binance
  *    does (one message per window: U of the first diff, u of the last, pu of the first, E/T of the last,
  *    last write per price wins).
+ *
+ * Looping (`loop` > 1): the recordings are played `loop` times back to back as one continuous market. Pass k
+ * (0-based) is the same data with every time (E, T, trade times, the receive times that pace playback,
+ * hence the clock, synthesized mark prices and REST answers) moved forward by k × `spanMs` (more than the
+ * recordings' span of receive times and of exchange times, whole seconds) and every update id (U, u, pu,
+ * lastUpdateId, bookTicker u) and trade id moved up by k × `updateIdShift` (a power of ten above the widest
+ * id range of a stream), so nothing goes back. At the seam the book cannot continue, so the server does
+ * what an exchange does at a maintenance disconnect: it closes every WebSocket client (code 1000, after
+ * what was already queued for it), and its reference books start over from pass k's recorded snapshot,
+ * so REST snapshots agree with what pass k streams; clients reconnect and resync on their own.
  */
 import { readFileSync, existsSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
@@ -72,6 +82,14 @@ export interface ReplayServerOptions {
    * Default 16 MiB. (At speed max, playback still waits while a client has more than 8 MiB unsent.)
    */
   maxClientBufferBytes?: number;
+  /**
+   * Play the recordings this many times back to back (default 1: once), shifted in time and update ids
+   * and with every client disconnected between passes (see the header comment). At speed max with
+   * 'first-subscription', each later pass starts like the first: on the next subscription (plus
+   * `startDelayMs`), since nobody is connected at the seam; at a finite speed the clock never stops.
+   * `dropDepth` withholds its recorded diff in every pass.
+   */
+  loop?: number;
   logger?: ReplayLogger;
 }
 
@@ -127,9 +145,9 @@ export interface FaultStatus {
 export interface ReplayStatus {
   started: boolean;
   finished: boolean;
-  /** Recorded stream messages played so far (dropped depth diffs included). */
+  /** Recorded stream messages played so far, over every pass (dropped depth diffs included). */
   sent: number;
-  /** Recorded stream messages in the loaded files (REST snapshot lines excluded). */
+  /** Recorded stream messages in the loaded files (REST snapshot lines excluded), times the passes of `loop`. */
   total: number;
   clients: number;
   /** Replay exchange time (ms), null before the start. */
@@ -143,6 +161,21 @@ export interface ReplayStatus {
   faults?: FaultStatus;
   /** WebSocket clients disconnected because their unsent data exceeded `maxClientBufferBytes` */
   slowClientsClosed: number;
+  /** With `loop` > 1: the pass being played (1-based; `finished` comes after the last), and each pass's shifts. */
+  loop?: LoopStatus;
+}
+
+export interface LoopStatus {
+  pass: number;
+  passes: number;
+  /** pass k's times are the recorded ones + (k - 1) × spanMs */
+  spanMs: number;
+  /** pass k's update ids and trade ids are the recorded ones + (k - 1) × updateIdShift */
+  updateIdShift: number;
+  /** WebSocket clients closed at the seams so far */
+  disconnected: number;
+  /** at speed max: the next pass waits for a subscription */
+  waiting: boolean;
 }
 
 export interface ReplayServer {
@@ -301,13 +334,170 @@ interface Ev {
   drop: boolean;
 }
 
-function dataOf(ev: Ev): string {
-  if (ev.dataStart >= 0) return ev.text.slice(ev.dataStart, ev.text.length - 1);
+/** The `data` JSON of a recorded line (`text`: the line as recorded, or as shifted for a later pass). */
+function dataOf(ev: Ev, text = ev.text): string {
+  if (ev.dataStart >= 0) return text.slice(ev.dataStart, text.length - 1);
   try {
-    return JSON.stringify((JSON.parse(ev.text) as { data?: unknown }).data ?? null);
+    return JSON.stringify((JSON.parse(text) as { data?: unknown }).data ?? null);
   } catch {
     return 'null';
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// passes of a loop: times and ids shifted
+
+/** How far one pass of a loop moves the recorded data. */
+interface PassShift {
+  /** ms added to every time */
+  time: number;
+  /** added to every update id and trade id */
+  id: number;
+}
+
+/** Top-level numbers of a payload that move between passes: exchange times, update ids, trade ids (by stream kind). */
+const SHIFTED_FIELD = /"(E|T|U|u|pu|lastUpdateId|t|a|f|l)":(\d+)/g;
+
+type IdKind = 'update' | 'trade' | null;
+/** What a payload key holds: a time, an update id, a trade id (`t` of a trade; `a`/`f`/`l` of an aggTrade), or nothing to shift. */
+function fieldClass(key: string, trades: 'trade' | 'aggTrade' | null): 'time' | IdKind {
+  switch (key) {
+    case 'E':
+    case 'T':
+      return 'time';
+    case 'U':
+    case 'u':
+    case 'pu':
+    case 'lastUpdateId':
+      return 'update';
+    case 't':
+      return trades === 'trade' ? 'trade' : null;
+    default:
+      return trades === 'aggTrade' ? 'trade' : null;
+  }
+}
+
+/** End of a payload's top-level scalars from `from` (its `{`): the first nested array (a diff's levels) or object. */
+function scalarsEnd(text: string, from: number): number {
+  let end = text.length;
+  const arr = text.indexOf('[', from);
+  if (arr >= 0) end = arr;
+  const obj = text.indexOf('{', from + 1);
+  if (obj >= 0 && obj < end) end = obj;
+  return end;
+}
+
+/** Visits the shiftable top-level numbers of the payload starting at `from`. */
+function eachShifted(text: string, from: number, trades: 'trade' | 'aggTrade' | null, f: (cls: 'time' | 'update' | 'trade', v: number) => void): void {
+  const head = text.slice(from, scalarsEnd(text, from));
+  for (const m of head.matchAll(SHIFTED_FIELD)) {
+    const cls = fieldClass(m[1]!, trades);
+    if (cls !== null) f(cls, Number(m[2]));
+  }
+}
+
+/** The payload text (from `from`, its `{`) with its times and ids moved by `sh`; everything else byte for byte. */
+function shiftPayload(text: string, from: number, trades: 'trade' | 'aggTrade' | null, sh: PassShift): string {
+  const end = scalarsEnd(text, from);
+  const head = text.slice(from, end).replace(SHIFTED_FIELD, (m: string, key: string, v: string) => {
+    const cls = fieldClass(key, trades);
+    if (cls === null) return m;
+    return `"${key}":${Number(v) + (cls === 'time' ? sh.time : sh.id)}`;
+  });
+  return text.slice(0, from) + head + text.slice(end);
+}
+
+/** Which trade ids a stream's payload carries. */
+function tradeIds(ev: Ev): 'trade' | 'aggTrade' | null {
+  return ev.topic.endsWith('|trade') ? 'trade' : ev.topic.endsWith('|aggTrade') ? 'aggTrade' : null;
+}
+
+/** A recorded stream line as pass `sh` plays it. */
+function shiftLine(ev: Ev, sh: PassShift): string {
+  if (ev.dataStart >= 0) return shiftPayload(ev.text, ev.dataStart, tradeIds(ev), sh);
+  // an envelope of an unexpected shape: through JSON (top-level numbers of `data` only)
+  try {
+    const o = JSON.parse(ev.text) as { data?: Record<string, unknown> };
+    const d = o.data;
+    if (d === null || typeof d !== 'object' || Array.isArray(d)) return ev.text;
+    for (const [k, v] of Object.entries(d)) {
+      const cls = fieldClass(k, tradeIds(ev));
+      if (cls !== null && typeof v === 'number' && Number.isInteger(v) && v >= 0) d[k] = v + (cls === 'time' ? sh.time : sh.id);
+    }
+    return JSON.stringify(o);
+  } catch {
+    return ev.text;
+  }
+}
+
+function shiftDiff(d: DepthDiff, sh: PassShift): DepthDiff {
+  return {
+    U: d.U + sh.id,
+    u: d.u + sh.id,
+    pu: d.pu === undefined || d.pu < 0 ? d.pu : d.pu + sh.id,
+    E: d.E > 0 ? d.E + sh.time : d.E,
+    T: d.T === undefined ? undefined : d.T + sh.time,
+  };
+}
+
+function shiftSnapshot(s: Snapshot, sh: PassShift): Snapshot {
+  return {
+    lastUpdateId: s.lastUpdateId + sh.id,
+    E: s.E === undefined ? undefined : s.E + sh.time,
+    T: s.T === undefined ? undefined : s.T + sh.time,
+    bids: s.bids,
+    asks: s.asks,
+  };
+}
+
+/**
+ * The shifts of a loop over `events` (times in ms since `baseMs`): `spanMs` more than both the receive
+ * times' span and the exchange times' span, in whole seconds; `updateIdShift` a power of ten above the
+ * widest range of update ids (or trade ids) of any one stream.
+ */
+function loopShifts(events: Ev[]): { spanMs: number; updateIdShift: number } {
+  let tMin = Infinity;
+  let tMax = -Infinity;
+  let exMin = Infinity;
+  let exMax = -Infinity;
+  const ranges = new Map<string, { min: number; max: number }>();
+  const see = (key: string, v: number) => {
+    const r = ranges.get(key);
+    if (!r) ranges.set(key, { min: v, max: v });
+    else if (v < r.min) r.min = v;
+    else if (v > r.max) r.max = v;
+  };
+  const time = (v: number | undefined) => {
+    if (v === undefined || v <= 0) return;
+    if (v < exMin) exMin = v;
+    if (v > exMax) exMax = v;
+  };
+  for (const ev of events) {
+    if (ev.t < tMin) tMin = ev.t;
+    if (ev.t > tMax) tMax = ev.t;
+    const upd = `${ev.venue}|${ev.sym}|update`;
+    if (ev.type === EV_SNAPSHOT) {
+      see(upd, ev.snap!.lastUpdateId);
+      time(ev.snap!.E);
+      time(ev.snap!.T);
+    } else if (ev.type === EV_DEPTH) {
+      const d = ev.depth!;
+      see(upd, d.U);
+      see(upd, d.u);
+      time(d.E);
+      time(d.T);
+    } else {
+      const from = ev.dataStart >= 0 ? ev.dataStart : Math.max(0, ev.text.indexOf('"data":') + 7);
+      eachShifted(ev.text, from, tradeIds(ev), (cls, v) => (cls === 'time' ? time(v) : see(`${ev.venue}|${ev.sym}|${cls}`, v)));
+    }
+  }
+  const recvSpan = Number.isFinite(tMin) ? tMax - tMin : 0;
+  const exSpan = Number.isFinite(exMin) ? exMax - exMin : 0;
+  let widest = 0;
+  for (const r of ranges.values()) widest = Math.max(widest, r.max - r.min);
+  let updateIdShift = 10;
+  while (updateIdShift <= widest) updateIdShift *= 10;
+  return { spanMs: Math.ceil((Math.max(recvSpan, exSpan) + 1) / 1000) * 1000, updateIdShift };
 }
 
 function sigDecimals(s: string): number {
@@ -572,10 +762,12 @@ interface Client {
   ping: NodeJS.Timeout;
   /** fault injection: half-open, nothing is sent any more */
   mute?: boolean;
-  /** fault injection (lag): frames held back, in order, from `lagHead` on, each with its due time (performance.now) */
-  lagQ?: { due: number; frame: string }[];
+  /** fault injection (lag): frames held back, in order, from `lagHead` on, each with its due time (performance.now); null: the close at a seam */
+  lagQ?: { due: number; frame: string | null }[];
   lagHead?: number;
   lagTimer?: NodeJS.Timeout | null;
+  /** closed at a seam between passes (the close may still wait behind lagged frames) */
+  closing?: boolean;
 }
 
 const MAX_STREAMS = 1024;
@@ -989,6 +1181,8 @@ export async function startReplayServer(opts: ReplayServerOptions): Promise<Repl
   const speedOpt = opts.speed ?? 1;
   const speed = !Number.isFinite(speedOpt) || speedOpt <= 0 ? Infinity : speedOpt;
   if (opts.files.length === 0) throw new Error('replay: no recording files given');
+  const passes = opts.loop ?? 1;
+  if (!Number.isSafeInteger(passes) || passes < 1) throw new Error(`replay: loop must be a positive integer (got ${String(opts.loop)})`);
 
   // ---- load
   const raw = await Promise.all(opts.files.map((f) => loadFile(f, log)));
@@ -1093,6 +1287,16 @@ export async function startReplayServer(opts: ReplayServerOptions): Promise<Repl
   const tEnd = events.length > 0 ? events[events.length - 1]!.t : 0;
   const t0 = events.length > 0 ? events[0]!.t : 0;
 
+  // ---- passes (loop): pass k plays the events shifted by `shift` = k × (spanMs, updateIdShift)
+  const { spanMs, updateIdShift } = passes > 1 ? loopShifts(events) : { spanMs: 0, updateIdShift: 0 };
+  const tEndAll = tEnd + (passes - 1) * spanMs;
+  let pass = 0;
+  let shift: PassShift = { time: 0, id: 0 };
+  let seamDisconnects = 0;
+  const lineOf = (ev: Ev): string => (pass === 0 ? ev.text : shiftLine(ev, shift));
+  const diffOf = (ev: Ev): DepthDiff => (pass === 0 ? ev.depth! : shiftDiff(ev.depth!, shift));
+  const snapOf = (ev: Ev): Snapshot => (pass === 0 ? ev.snap! : shiftSnapshot(ev.snap!, shift));
+
   // ---- rest data
   const funding = new Map<string, CsvSeries | null>();
   const oi = new Map<string, CsvSeries | null>();
@@ -1139,9 +1343,9 @@ export async function startReplayServer(opts: ReplayServerOptions): Promise<Repl
   /** replay t (ms since base) */
   const clockT = (): number => {
     if (!started) return t0;
-    if (finished) return tEnd;
+    if (finished) return tEndAll;
     if (speed === Infinity) return lastT;
-    return Math.min(tEnd, Math.max(lastT, t0 + (performance.now() - startWall) * speed));
+    return Math.min(tEndAll, Math.max(lastT, t0 + (performance.now() - startWall) * speed));
   };
   const exchangeMs = (venue: Venue, t = clockT()): number => Math.round(baseMs + t + offset[venue]);
   const tOfExchange = (venue: Venue, ex: number): number => ex - offset[venue] - baseMs;
@@ -1157,7 +1361,7 @@ export async function startReplayServer(opts: ReplayServerOptions): Promise<Repl
     if (!subs) return;
     for (const s of subs) {
       const ws = s.client.ws;
-      if (ws.readyState !== WebSocket.OPEN || s.client.mute) continue;
+      if (ws.readyState !== WebSocket.OPEN || s.client.mute || s.client.closing) continue;
       if (!s.client.combined) deliver(s.client, data);
       else if (lineText !== null && s.name === recordedName) deliver(s.client, lineText);
       else deliver(s.client, s.prefix + data + '}');
@@ -1202,7 +1406,11 @@ export async function startReplayServer(opts: ReplayServerOptions): Promise<Repl
     const now = performance.now();
     let i = c.lagHead!;
     // in order: a frame waits for the ones before it even if its own time has come (the lag was lowered)
-    while (i < q.length && q[i]!.due <= now && c.ws.readyState === WebSocket.OPEN) send(c, q[i++]!.frame);
+    while (i < q.length && q[i]!.due <= now && c.ws.readyState === WebSocket.OPEN) {
+      const frame = q[i++]!.frame;
+      if (frame === null) c.ws.close(1000);
+      else send(c, frame);
+    }
     if (i >= q.length || c.ws.readyState !== WebSocket.OPEN) {
       c.lagQ = undefined;
       c.lagHead = 0;
@@ -1331,8 +1539,9 @@ export async function startReplayServer(opts: ReplayServerOptions): Promise<Repl
     const q = st.queue;
     for (let i = 0; i < q.length; i++) {
       const ev = q[i]!;
-      const r = st.book.synced ? st.book.apply(ev.depth!, levelsOf(ev)) : 'unsynced';
-      if (r === 'gap') log?.warn({ venue: st.venue, symbol: st.sym, U: ev.depth!.U, u: ev.depth!.u }, 'replay: recorded depth gap; reference book waits for the next snapshot');
+      const d = diffOf(ev);
+      const r = st.book.synced ? st.book.apply(d, levelsOf(ev)) : 'unsynced';
+      if (r === 'gap') log?.warn({ venue: st.venue, symbol: st.sym, U: d.U, u: d.u }, 'replay: recorded depth gap; reference book waits for the next snapshot');
       if (r === 'unsynced' || r === 'gap') {
         st.pendingDiffs.push(ev);
         if (st.pendingDiffs.length > 1000) st.pendingDiffs.splice(0, 500);
@@ -1347,9 +1556,9 @@ export async function startReplayServer(opts: ReplayServerOptions): Promise<Repl
       const st = symState(ev.venue, ev.sym);
       catchUp(st);
       if (!st.book.synced) {
-        st.book.loadSnapshot(ev.snap!);
+        st.book.loadSnapshot(snapOf(ev));
         // diffs received before the (slower) REST answer may already be newer than it
-        for (const p of st.pendingDiffs) if (st.book.apply(p.depth!, levelsOf(p)) === 'gap') break;
+        for (const p of st.pendingDiffs) if (st.book.apply(diffOf(p), levelsOf(p)) === 'gap') break;
         st.pendingDiffs.length = 0;
         if (st.book.synced) releaseHeld(st);
       }
@@ -1403,7 +1612,10 @@ export async function startReplayServer(opts: ReplayServerOptions): Promise<Repl
       return;
     }
     const subs = topics.get(ev.topic);
-    if (subs && subs.length > 0) publish(ev.topic, ev.stream, ev.text, dataOf(ev));
+    if (subs && subs.length > 0) {
+      const text = lineOf(ev);
+      publish(ev.topic, ev.stream, text, dataOf(ev, text));
+    }
   };
 
   // ---- fault injection (on command)
@@ -1474,18 +1686,21 @@ export async function startReplayServer(opts: ReplayServerOptions): Promise<Repl
   const emitDepth = (st: SymState, ev: Ev) => {
     {
       const rec = st.recordedDepthMs ?? 0;
+      let text: string | null = null;
       let data: string | null = null;
       for (const ms of st.depthMs) {
         if (ms <= rec) {
           const key = `${ev.venue}|${st.lower}|depth|${ms}`;
           if (!topics.get(key)?.length) continue;
-          data ??= dataOf(ev);
-          publish(key, ev.stream, ev.text, data);
+          text ??= lineOf(ev);
+          data ??= dataOf(ev, text);
+          publish(key, ev.stream, text, data);
         }
       }
       if (st.aggregators.size > 0) {
         const lv = levelsOf(ev);
-        for (const [ms, agg] of st.aggregators) aggAdd(st, ms, agg, ev.depth!, lv);
+        const d = diffOf(ev);
+        for (const [ms, agg] of st.aggregators) aggAdd(st, ms, agg, d, lv);
       }
     }
   };
@@ -1540,35 +1755,75 @@ export async function startReplayServer(opts: ReplayServerOptions): Promise<Repl
     corked.length = 0;
   };
 
+  /** At speed max, between passes: starts the next pass (set while it waits for a subscription). */
+  let seamResume: (() => void) | null = null;
+
+  /**
+   * Between two passes, what an exchange does at a maintenance disconnect: every client is closed
+   * (code 1000, after what was queued for it; a half-open one stays as it is), the reference books start
+   * over (pass k's recorded snapshot syncs them again) and the next pass's shifts apply.
+   */
+  const seam = async () => {
+    for (const st of syms.values()) for (const [ms, agg] of st.aggregators) aggFlush(st, ms, agg);
+    for (const c of [...clients]) {
+      if (c.mute || c.closing || c.ws.readyState !== WebSocket.OPEN) continue;
+      c.closing = true;
+      seamDisconnects++;
+      unsubscribe(c, [...c.subs.keys()]);
+      if (c.lagQ && c.lagHead! < c.lagQ.length) c.lagQ.push({ due: performance.now() + lagMs[c.venue], frame: null });
+      else c.ws.close(1000);
+    }
+    pass++;
+    shift = { time: pass * spanMs, id: pass * updateIdShift };
+    idx = 0;
+    for (const st of syms.values()) {
+      st.book = new RefBook(st.venue);
+      st.queue.length = 0;
+      st.pendingDiffs.length = 0;
+      st.swapHeld = undefined;
+      st.firstAnswer = undefined;
+    }
+    log?.info({ pass: pass + 1, passes, disconnected: seamDisconnects, spanMs, updateIdShift }, 'replay: next pass; clients disconnected');
+    if (speed === Infinity && opts.startOn !== 'immediately') await new Promise<void>((resolve) => (seamResume = resolve));
+  };
+
   const play = async () => {
     let budget = 0;
     const n = events.length;
     try {
-      while (idx < n && !closed) {
-        const ev = events[idx]!;
-        if (speed !== Infinity) {
-          const now = t0 + (performance.now() - startWall) * speed;
-          if (ev.t > now) {
-            runTimers(now);
-            const nextT = Math.min(ev.t, nextDue);
+      for (;;) {
+        while (idx < n && !closed) {
+          const ev = events[idx]!;
+          // the replay time of the event in this pass
+          const t = ev.t + shift.time;
+          if (speed !== Infinity) {
+            const now = t0 + (performance.now() - startWall) * speed;
+            if (t > now) {
+              runTimers(now);
+              const nextT = Math.min(t, nextDue);
+              budget = 0;
+              uncork();
+              await backpressure();
+              await sleep((nextT - now) / speed);
+              continue;
+            }
+          }
+          if (budget === 0) cork();
+          if (t >= nextDue) runTimers(t);
+          processEvent(ev);
+          lastT = t;
+          idx++;
+          if (++budget >= BATCH) {
             budget = 0;
             uncork();
             await backpressure();
-            await sleep((nextT - now) / speed);
-            continue;
+            await sleep(0);
           }
         }
-        if (budget === 0) cork();
-        if (ev.t >= nextDue) runTimers(ev.t);
-        processEvent(ev);
-        lastT = ev.t;
-        idx++;
-        if (++budget >= BATCH) {
-          budget = 0;
-          uncork();
-          await backpressure();
-          await sleep(0);
-        }
+        if (closed || pass + 1 >= passes) break;
+        budget = 0;
+        uncork();
+        await seam();
       }
     } finally {
       uncork();
@@ -1601,13 +1856,20 @@ export async function startReplayServer(opts: ReplayServerOptions): Promise<Repl
   };
 
   let startTimer: NodeJS.Timeout | null = null;
+  /** the first start, or (speed max) the next pass after a seam */
+  const go = () => {
+    const resume = seamResume;
+    seamResume = null;
+    if (resume) resume();
+    else start();
+  };
   const requestStart = () => {
-    if (started || closed || startTimer) return;
+    if ((started && !seamResume) || closed || startTimer) return;
     const delay = opts.startDelayMs ?? 0;
-    if (delay <= 0) return start();
+    if (delay <= 0) return go();
     startTimer = setTimeout(() => {
       startTimer = null;
-      start();
+      go();
     }, delay);
   };
 
@@ -1778,6 +2040,7 @@ export async function startReplayServer(opts: ReplayServerOptions): Promise<Repl
       c.ping.unref();
       clients.add(c);
       ws.on('message', (data) => {
+        if (c.closing) return;
         try {
           onControl(c, data);
         } catch (err) {
@@ -2047,7 +2310,7 @@ export async function startReplayServer(opts: ReplayServerOptions): Promise<Repl
     started,
     finished,
     sent,
-    total,
+    total: total * passes,
     clients: clients.size,
     replayTimeMs: started ? exchangeMs(defaultVenue) : null,
     perStream: Object.fromEntries(perStream),
@@ -2055,6 +2318,7 @@ export async function startReplayServer(opts: ReplayServerOptions): Promise<Repl
     venues: [...venues],
     ...(opts.faults ? { faults: faultStatus() } : {}),
     slowClientsClosed,
+    ...(passes > 1 ? { loop: { pass: pass + 1, passes, spanMs, updateIdShift, disconnected: seamDisconnects, waiting: seamResume !== null } } : {}),
   });
 
   const server: Server = createServer((req, res) => {
@@ -2089,6 +2353,8 @@ export async function startReplayServer(opts: ReplayServerOptions): Promise<Repl
     if (startTimer) clearTimeout(startTimer);
     if (wakeTimer) clearTimeout(wakeTimer);
     (wake as (() => void) | null)?.();
+    (seamResume as (() => void) | null)?.();
+    seamResume = null;
     for (const st of syms.values()) for (const h of st.held.splice(0)) h.respond(503, { code: -1, msg: 'Server is shutting down.' });
     for (const c of clients) {
       clearInterval(c.ping);
