@@ -75,45 +75,50 @@ class FeedLatencyHistogram {
   }
 }
 
+type SummaryValue = { metricName?: string; labels: Labels; value: number };
+
 /**
- * The live engine's tick-to-decision latency (input receive time to approved intent) as a Prometheus summary:
- * quantiles read at scrape time from the engine's HdrHistogram, over the whole session.
+ * A Prometheus summary read at scrape time from the live engine's tick-to-decision HdrHistograms (quantiles over
+ * the whole session, µs converted to seconds): `values` gives the samples.
  */
-class TickToDecisionSummaryMetric {
+abstract class EngineSummaryMetric {
   readonly type = 'summary';
   readonly aggregator = 'sum';
-  readonly name = 'papertape_tick_to_decision_seconds';
-  readonly help = 'Live: from the receive time of a market-data frame to the risk gateway approving the order intent it led to (session quantiles, HdrHistogram)';
-  constructor(private readonly engine: Engine) {}
+  abstract readonly name: string;
+  abstract readonly help: string;
+  constructor(protected readonly engine: Engine) {}
+  protected abstract values(): SummaryValue[];
   get() {
-    const t = this.engine.tickToDecision;
-    const s = t.summary();
-    const values: { metricName?: string; labels: Labels; value: number }[] = [];
-    for (const [q, us] of [['0.5', s.p50Us], ['0.9', s.p90Us], ['0.99', s.p99Us], ['0.999', s.p999Us]] as const) {
-      if (us !== null) values.push({ labels: { quantile: q }, value: us / 1e6 });
-    }
-    values.push({ metricName: `${this.name}_sum`, labels: {}, value: t.sumSeconds() });
-    values.push({ metricName: `${this.name}_count`, labels: {}, value: s.count });
-    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values: this.values() };
   }
 }
 
-/** The stages of tick-to-decision (GET /latency decisionStages) as a summary per stage: p50, p90, p99. */
-class DecisionStageMetric {
-  readonly type = 'summary';
-  readonly aggregator = 'sum';
+/** quantile samples in seconds from percentiles in µs (absent ones left out) */
+function quantiles(labels: Labels, qs: readonly (readonly [string, number | null])[]): SummaryValue[] {
+  return qs.filter(([, us]) => us !== null).map(([quantile, us]) => ({ labels: { ...labels, quantile }, value: us! / 1e6 }));
+}
+
+/** The tick-to-decision latency (input receive time to approved intent), with _sum and _count. */
+class TickToDecisionSummaryMetric extends EngineSummaryMetric {
+  readonly name = 'papertape_tick_to_decision_seconds';
+  readonly help = 'Live: from the receive time of a market-data frame to the risk gateway approving the order intent it led to (session quantiles, HdrHistogram)';
+  protected values(): SummaryValue[] {
+    const t = this.engine.tickToDecision;
+    const s = t.summary();
+    return [
+      ...quantiles({}, [['0.5', s.p50Us], ['0.9', s.p90Us], ['0.99', s.p99Us], ['0.999', s.p999Us]]),
+      { metricName: `${this.name}_sum`, labels: {}, value: t.sumSeconds() },
+      { metricName: `${this.name}_count`, labels: {}, value: s.count },
+    ];
+  }
+}
+
+/** The stages of tick-to-decision (GET /latency decisionStages), a summary per stage: p50, p90, p99. */
+class DecisionStageMetric extends EngineSummaryMetric {
   readonly name = 'papertape_tick_to_decision_stage_seconds';
   readonly help = 'Live: time of each stage of the frame path (receive, due, decode, market, strategy, submit, risk) in the decisions made on a market-data frame (session quantiles, HdrHistogram)';
-  constructor(private readonly engine: Engine) {}
-  get() {
-    const b = this.engine.tickToDecision.stages();
-    const values: { labels: Labels; value: number }[] = [];
-    for (const [stage, s] of Object.entries(b.stages)) {
-      for (const [q, us] of [['0.5', s.p50Us], ['0.9', s.p90Us], ['0.99', s.p99Us]] as const) {
-        if (us !== null) values.push({ labels: { stage, quantile: q }, value: us / 1e6 });
-      }
-    }
-    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  protected values(): SummaryValue[] {
+    return Object.entries(this.engine.tickToDecision.stages().stages).flatMap(([stage, s]) => quantiles({ stage }, [['0.5', s.p50Us], ['0.9', s.p90Us], ['0.99', s.p99Us]]));
   }
 }
 

@@ -191,13 +191,17 @@ export async function startLive(config: Config, logger: Logger, opts: { fresh?: 
       }
     },
   });
+  let frameAt = NaN;
   const frame = {
-    begin: () => deferred.begin(),
+    begin: () => {
+      frameAt = receiveTime();
+      deferred.begin();
+    },
     end: () => {
       try {
         deferred.end();
       } finally {
-        dueWake.arm();
+        dueWake.input(frameAt);
       }
     },
   };

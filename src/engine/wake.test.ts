@@ -77,6 +77,18 @@ describe('DueWake', () => {
     expect(s.ran).toHaveLength(1);
   });
 
+  it('with inputs closer together than pollGapMs it waits on a timer alone, and still ticks once the action is due', async () => {
+    const s = setup();
+    const t0 = s.now();
+    // 100 inputs 30 µs apart (a 100x replay's pace): no polling from then on
+    for (let i = 0; i < 100; i++) s.wake.input(t0 - 3 + i * 0.03);
+    s.due.push(t0 + 0.5);
+    s.wake.arm();
+    await waitFor('the action', () => s.ran.length === 1, 5000, 1);
+    expect(s.ran[0]!.at).toBeGreaterThanOrEqual(t0 + 0.5);
+    expect(s.ticks).toHaveLength(1);
+  });
+
   it('stops: an armed action is left to the next input', async () => {
     const s = setup();
     const t0 = s.now();

@@ -11,7 +11,10 @@
  * the tick is an input of the event log, so a replay makes the same decisions.
  *
  * Node's timers have millisecond granularity: the timer fires `leadMs` early and the rest is polled, which
- * costs CPU only for that last stretch before each due time.
+ * costs CPU only for that last stretch before each due time. When frames come closer together than
+ * `pollGapMs` on average, a frame will be there within microseconds anyway and polling would only take the
+ * core from everything else on the machine (measured: at 100x, ~30 µs between frames, it raised the p99):
+ * then the timer alone wakes the engine, and mostly the next frame runs the action.
  */
 export interface DueWakeOptions {
   /** engine time of the next timed action (Infinity: none) */
@@ -22,6 +25,8 @@ export interface DueWakeOptions {
   tick: (t: number) => void;
   /** how long before the due time the timer fires and polling starts (ms; default 1) */
   leadMs?: number;
+  /** no polling while the mean gap between inputs is below this (ms; default 0.1) */
+  pollGapMs?: number;
 }
 
 export class DueWake {
@@ -33,13 +38,26 @@ export class DueWake {
   /** ticks made because an action fell due */
   wakes = 0;
   private readonly lead: number;
+  private readonly pollGap: number;
+  /** mean gap between inputs (ms, exponentially weighted), and the last input's time */
+  private gap = Infinity;
+  private lastInput = NaN;
   private readonly poll = (): void => this.check();
 
   constructor(private readonly opts: DueWakeOptions) {
     this.lead = opts.leadMs ?? 1;
+    this.pollGap = opts.pollGapMs ?? 0.1;
   }
 
-  /** After every input: if the next action is due sooner than what is armed, arm for it. Cheap when nothing changed. */
+  /** After every input (at `inputTime`, its receive time): notes the pace of inputs and arms for the next action. */
+  input(inputTime: number): void {
+    const last = this.lastInput;
+    this.lastInput = inputTime;
+    if (last === last && inputTime >= last) this.gap = this.gap === Infinity ? inputTime - last : 0.9 * this.gap + 0.1 * (inputTime - last);
+    this.arm();
+  }
+
+  /** If the next action is due sooner than what is armed, arms for it. Cheap when nothing changed. */
   arm(): void {
     if (this.stopped) return;
     const due = this.opts.nextDue();
@@ -48,6 +66,7 @@ export class DueWake {
     this.armedFor = due;
     const wait = due - this.opts.now() - this.lead;
     if (wait >= 1) this.timer = setTimeout(this.poll, Math.floor(wait));
+    else if (this.gap < this.pollGap) this.timer = setTimeout(this.poll, Math.max(0, Math.ceil(wait + this.lead)));
     else this.immediate = setImmediate(this.poll);
   }
 
