@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Side, Venue } from '../core/types.js';
 import type { Fill } from '../model/order.js';
-import { Portfolio, type RoundTrip } from './portfolio.js';
+import { CLOSED_KEPT, Portfolio, type RoundTrip } from './portfolio.js';
 
 let seq = 0;
 function fill(side: Side, qty: number, price: number, fee = 0, extra: Partial<Fill> = {}): Fill {
@@ -22,6 +22,24 @@ function run(fills: Fill[], initialCash = 10_000): Portfolio {
 function close(a: number, b: number, rel = 1e-9): boolean {
   return Math.abs(a - b) <= rel * Math.max(1, Math.abs(a), Math.abs(b));
 }
+
+describe('Portfolio memory', () => {
+  it('keeps only the recent closed round trips in memory, however many close (the store keeps them all)', () => {
+    const p = new Portfolio(1e9);
+    const n = 5 * CLOSED_KEPT + 7;
+    for (let i = 0; i < n; i++) {
+      p.applyFill(fill('BUY', 1, 100));
+      p.applyFill(fill('SELL', 1, 101));
+    }
+    const kept = p.closedTrips();
+    expect(kept.length).toBeGreaterThanOrEqual(CLOSED_KEPT);
+    expect(kept.length).toBeLessThanOrEqual(2 * CLOSED_KEPT);
+    // the latest ones, in order; the accounting still counts every trip
+    expect(kept.at(-1)!.id).toBe(`spot:BTCUSDT:${n}`);
+    expect(kept.map((t) => Number(t.id.split(':')[2]))).toEqual(kept.map((_, i) => n - kept.length + 1 + i));
+    expect(p.snapshot(0).realizedPnl).toBeCloseTo(n, 6);
+  });
+});
 
 describe('Portfolio accounting, hand-computed', () => {
   // Long: BUY 1@100 (fee .10), BUY 1@110 (fee .11), SELL .5@120 (fee .06), SELL 1.5@100 (fee .15)

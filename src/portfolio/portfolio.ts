@@ -73,6 +73,9 @@ export interface FillResult {
 }
 
 /** Everything a Portfolio holds, as plain JSON (NaN written as null): checkpoints and restarts. */
+/** How many closed round trips a portfolio keeps in memory at least (it keeps up to twice as many). */
+export const CLOSED_KEPT = 1000;
+
 export interface PortfolioState {
   initialCash: number;
   cash: number;
@@ -132,6 +135,7 @@ export class Portfolio {
   private readonly instruments = new Map<InstrumentKey, Instrument>();
   /** marks received for instruments that have not traded yet */
   private readonly pendingMarks = new Map<InstrumentKey, number>();
+  /** the most recent closed trips (CLOSED_KEPT to twice that; the database keeps every one) */
   private readonly closed: TripState[] = [];
 
   constructor(initialCash: number) {
@@ -247,6 +251,8 @@ export class Portfolio {
         trip.status = 'CLOSED';
         trip.closedAt = fill.time;
         this.closed.push(trip);
+        // a session of weeks closes millions: only the recent ones stay in memory (amortized O(1))
+        if (this.closed.length > 2 * CLOSED_KEPT) this.closed.splice(0, this.closed.length - CLOSED_KEPT);
         inst.trip = null;
         trips.push(copyTrip(trip));
         pos.qty = 0;
@@ -297,7 +303,7 @@ export class Portfolio {
     return trip ? copyTrip(trip) : undefined;
   }
 
-  /** Closed round trips in the order they closed. */
+  /** The most recent closed round trips (at least the last CLOSED_KEPT), in the order they closed; the store has them all. */
   closedTrips(): RoundTrip[] {
     return this.closed.map(copyTrip);
   }
