@@ -149,8 +149,10 @@ export class BinanceFeed {
     for (const inst of this.processor.instruments.values()) {
       const s = inst.symbol.toLowerCase();
       depthAndTicker.push([`${s}@depth${speed}`, 'depth', inst], [`${s}@bookTicker`, 'bookTicker', inst]);
+      // trades: on spot with depth and tickers; on USD-M the trade stream (the one the recordings hold, `X` =
+      // MARKET) is not a /public stream, so it goes to /market with mark price and liquidations
       if (this.venue === 'spot') depthAndTicker.push([`${s}@trade`, 'trade', inst]);
-      else market.push([`${s}@markPrice@1s`, 'markPrice', inst], [`${s}@forceOrder`, 'forceOrder', inst]);
+      else market.push([`${s}@trade`, 'trade', inst], [`${s}@markPrice@1s`, 'markPrice', inst], [`${s}@forceOrder`, 'forceOrder', inst]);
     }
     // Spot: one combined connection per 300 streams. USD-M: depth and tickers on /public, the rest on /market.
     if (this.venue === 'spot') routes.push({ path: '', streams: depthAndTicker });
