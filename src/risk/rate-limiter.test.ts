@@ -15,10 +15,10 @@ function reference(times: readonly number[], now: number): RateWindow | null {
 }
 
 describe('SlidingRateLimiter', () => {
-  it('answers like counting every order in each window, for any order flow', () => {
+  it('answers like counting every order in each window, for any order flow and starting ring size', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 400_000 }), fc.boolean()), { maxLength: 200 }), (steps) => {
-        const l = new SlidingRateLimiter(WINDOWS);
+      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 400_000 }), fc.boolean()), { maxLength: 200 }), fc.integer({ min: 1, max: 30 }), (steps, initialCapacity) => {
+        const l = new SlidingRateLimiter(WINDOWS, { initialCapacity });
         const recorded: number[] = [];
         let now = 1_700_000_000_000;
         for (const [dt, send] of steps) {
@@ -34,6 +34,26 @@ describe('SlidingRateLimiter', () => {
       }),
       { numRuns: 500 },
     );
+  });
+
+  it('sizes its ring by the orders inside the windows, not by the limit', () => {
+    const l = new SlidingRateLimiter([{ windowMs: 3_600_000, limit: 10_000_000, label: 'hour' }]);
+    expect(l.capacity).toBe(64);
+    // one order a second for three hours: at most 3,600 inside the hour at any time
+    for (let s = 0; s < 3 * 3600; s++) {
+      expect(l.wouldExceed(s * 1000)).toBeNull();
+      l.record(s * 1000);
+    }
+    expect(l.capacity).toBe(4096);
+    expect(l.usage(3 * 3600 * 1000 - 1000)[0]!.used).toBe(3600);
+  });
+
+  it('still denies at a limit reached after growing', () => {
+    const l = new SlidingRateLimiter([{ windowMs: 1000, limit: 200, label: '200/s' }], { initialCapacity: 2 });
+    for (let i = 0; i < 200; i++) l.record(i);
+    expect(l.capacity).toBe(200);
+    expect(l.wouldExceed(500)?.label).toBe('200/s');
+    expect(l.wouldExceed(1000)).toBeNull();
   });
 
   it('denies the fourth order within a second and allows it a second later', () => {
