@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -10,11 +10,24 @@ export { waitFor };
 
 /** Helpers of the reliability scripts (load, soak): the real `papertape` processes, as a user runs them. */
 
-export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+// scripts/ from the source (vitest), dist/scripts/ built
+const HERE = fileURLToPath(new URL('.', import.meta.url));
+export const ROOT = existsSync(resolve(HERE, '../package.json')) ? resolve(HERE, '..') : resolve(HERE, '../..');
 export const CLI = resolve(ROOT, 'bin/papertape.js');
 export const DATA = resolve(ROOT, '../shared/data/binance');
 export const SPOT_FILES = ['spot/btcusdt_20240808.gz', 'spot/btcusdt_20240809.gz'].map((f) => resolve(DATA, f));
 export const USDM_FILES = ['usdm/btcusdt_20240808.gz'].map((f) => resolve(DATA, f));
+
+/**
+ * The node flags `npm start` gives the live engine (package.json's start script, e.g. a 4 MB young-generation
+ * semi-space), so that the benchmarks and the reliability scripts run `papertape run` as `npm start` does.
+ */
+export const START_NODE_ARGS: readonly string[] = (() => {
+  const start = (JSON.parse(readFileSync(resolve(ROOT, 'package.json'), 'utf8')) as { scripts?: Record<string, string> }).scripts?.['start'] ?? '';
+  const m = /^node((?:\s+--\S+)*)\s+bin\/papertape\.js\s+run\b/.exec(start.trim());
+  if (!m) throw new Error(`package.json's start script is not "node [--flags] bin/papertape.js run": ${start}`);
+  return m[1]!.trim().split(/\s+/).filter(Boolean);
+})();
 
 export interface Proc {
   child: ChildProcess;
@@ -23,9 +36,13 @@ export interface Proc {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** `papertape <args>` as a child process (`nodeArgs` before the CLI, e.g. --cpu-prof), its output kept bounded. */
+/**
+ * `papertape <args>` as a child process (`nodeArgs` before the CLI, e.g. --cpu-prof), its output kept bounded.
+ * `papertape run` gets the node flags of `npm start` too.
+ */
 export function run(args: string[], env: Record<string, string> = {}, nodeArgs: string[] = []): Proc {
-  const child = spawn(process.execPath, [...nodeArgs, CLI, ...args], {
+  const flags = args[0] === 'run' ? [...START_NODE_ARGS, ...nodeArgs] : nodeArgs;
+  const child = spawn(process.execPath, [...flags, CLI, ...args], {
     cwd: ROOT,
     env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
