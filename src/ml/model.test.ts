@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -5,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { FEATURE_COUNT } from '../features/schema.js';
 import { InferenceTimer, loadModel, PARITY_TOLERANCE } from './model.js';
 import { parseOnnx } from './onnx.js';
-import { OrtSession, ortInfo } from './ort.js';
+import { OrtSession, ortInfo, runInChildProcess } from './ort.js';
 import { CompiledTreeEnsemble, treeEnsembleSpec } from './trees.js';
 
 const MODELS = resolve(import.meta.dirname, '../../models');
@@ -97,6 +98,36 @@ describe.each(['gbdt-xgb', 'gbdt-hgb'])('compiled trees of %s', (name) => {
       worst = Math.max(worst, maxAbs(out, ort.subarray(r * 3, r * 3 + 3)));
     }
     expect(worst).toBeLessThanOrEqual(1e-6);
+  });
+});
+
+describe('the load-time check against onnxruntime', () => {
+  it('runs onnxruntime in a child process: a tree-ensemble model leaves its native library out of this one', () => {
+    // a fresh node (this worker may have loaded onnxruntime for other tests): load gbdt-xgb, then read the maps
+    const probe = `const { loadModel } = await import(${JSON.stringify(resolve(import.meta.dirname, '../../dist/src/ml/model.js'))});
+      const m = loadModel(${JSON.stringify(join(MODELS, 'gbdt-xgb'))});
+      const maps = (await import('node:fs')).readFileSync('/proc/self/maps', 'utf8');
+      process.stdout.write(JSON.stringify({ engine: m.engine, ort: maps.includes('libonnxruntime') }));`;
+    const r = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', probe], { encoding: 'utf8' })) as { engine: string; ort: boolean };
+    expect(r.engine).toMatch(/compiled JS .* checked against onnxruntime \(max diff/);
+    expect(r.ort).toBe(false);
+  });
+
+  it('gives the same probabilities in the child process as in this one, missing values (NaN) included', () => {
+    const { shape, x } = parity('gbdt-xgb');
+    const rows = shape[0]!;
+    const withNaN = x.slice();
+    for (let i = 0; i < withNaN.length; i += 5) withNaN[i] = NaN;
+    const s = new OrtSession(join(MODELS, 'gbdt-xgb', 'model.onnx'));
+    try {
+      for (const input of [x, withNaN]) expect(Array.from(runInChildProcess(s.path, input, [rows, FEATURE_COUNT], 'probabilities'))).toEqual(Array.from(s.run(input, [rows, FEATURE_COUNT], 'probabilities')));
+    } finally {
+      s.dispose();
+    }
+  });
+
+  it('says why when the child cannot run the model', () => {
+    expect(() => runInChildProcess('/nonexistent/model.onnx', new Float32Array(FEATURE_COUNT), [1, FEATURE_COUNT], 'probabilities')).toThrow(/onnxruntime could not load \/nonexistent\/model\.onnx/);
   });
 });
 

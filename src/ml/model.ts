@@ -6,7 +6,7 @@ import { build, type Histogram } from 'hdr-histogram-js';
 import { z } from 'zod';
 import { checkFeatureSchema, FEATURE_COUNT, FEATURE_SCHEMA } from '../features/schema.js';
 import { parseOnnx } from './onnx.js';
-import { OrtSession } from './ort.js';
+import { OrtSession, runInChildProcess } from './ort.js';
 import { CompiledTreeEnsemble, treeEnsembleSpec } from './trees.js';
 import { packageRoot } from '../core/package-root.js';
 
@@ -269,15 +269,16 @@ export function loadModel(path: string, opts: LoadOptions = {}): Model {
     if (!(py <= PARITY_TOLERANCE)) fail(where, `the compiled trees differ from the Python model's probabilities by ${py} on the parity rows (tolerance ${PARITY_TOLERANCE})`);
     let engine = `compiled JS (${compiled.trees} trees, ${compiled.nodes} nodes)`;
     if (verify) {
-      const s = new OrtSession(onnxPath);
+      // onnxruntime runs the parity rows in a child process: the compiled trees are all this process runs
+      let all: Float32Array;
       try {
-        const all = s.run(parity.inputs, [parity.rows, FEATURE_COUNT], sc.output.name);
-        const d = maxDiff(parity, (r, out) => compiled.predict(rowOf(r), 0, out), (r) => all.subarray(r * 3, r * 3 + 3));
-        if (!(d <= PARITY_TOLERANCE)) fail(where, `the compiled trees differ from onnxruntime by ${d} on the parity rows (tolerance ${PARITY_TOLERANCE}): not used`);
-        engine += `, checked against onnxruntime (max diff ${d.toExponential(2)}) and the Python model (${py.toExponential(2)})`;
-      } finally {
-        s.dispose();
+        all = runInChildProcess(onnxPath, parity.inputs, [parity.rows, FEATURE_COUNT], sc.output.name);
+      } catch (e) {
+        fail(where, (e as Error).message);
       }
+      const d = maxDiff(parity, (r, out) => compiled.predict(rowOf(r), 0, out), (r) => all.subarray(r * 3, r * 3 + 3));
+      if (!(d <= PARITY_TOLERANCE)) fail(where, `the compiled trees differ from onnxruntime by ${d} on the parity rows (tolerance ${PARITY_TOLERANCE}): not used`);
+      engine += `, checked against onnxruntime (max diff ${d.toExponential(2)}) and the Python model (${py.toExponential(2)})`;
     } else engine += `, checked against the Python model (${py.toExponential(2)})`;
     return ready(1, engine, (input, out) => compiled.predict(input, 0, out));
   }

@@ -1,5 +1,8 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { packageRoot } from '../core/package-root.js';
 
 /**
  * onnxruntime-node, used synchronously.
@@ -105,4 +108,26 @@ export class OrtSession {
   dispose(): void {
     this.session.dispose();
   }
+}
+
+/**
+ * `new OrtSession(path).run(data, dims, output)` in a child node process, for a check that should not load
+ * onnxruntime into this one: its native library alone is 23 MB of a live engine's RSS, which an engine
+ * whose only model is a compiled tree ensemble has no other use for. Synchronous, like the session
+ * (a few hundred ms, once per model and process). The float32 values cross as their bytes (base64), so
+ * NaN (a missing feature) and every other value arrive exactly.
+ */
+export function runInChildProcess(path: string, data: Float32Array, dims: readonly number[], output: string): Float32Array {
+  const script = join(packageRoot(), 'dist', 'src', 'ml', 'ort-child.js');
+  if (!existsSync(script)) throw new Error(`${script} is missing: run \`npm run build\``);
+  const r = spawnSync(process.execPath, [script], {
+    input: JSON.stringify({ path, data: Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64'), dims, output }),
+    encoding: 'utf8',
+    maxBuffer: 64 * 2 ** 20,
+    timeout: 120_000,
+  });
+  if (r.error) throw new Error(`onnxruntime in a child process: ${r.error.message}`);
+  if (r.status !== 0) throw new Error(r.stderr.trim().split('\n').at(-1) || `onnxruntime in a child process exited with ${r.status ?? r.signal}`);
+  const out = Buffer.from(r.stdout, 'base64');
+  return new Float32Array(out.buffer.slice(out.byteOffset, out.byteOffset + out.byteLength));
 }
