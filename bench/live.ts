@@ -348,6 +348,12 @@ export async function benchLive(opts: LiveBenchOptions = {}): Promise<BenchResul
     const [spun] = await pacedDecodeApply([10], 20, 'spin');
     log(`decode+apply alone paced at 10x, spinning between frames: p50 ${spun!.p50Us} µs, p99 ${spun!.p99Us} µs over ${spun!.frames} depth frames`);
     out.push(result('live floor: decode+apply alone paced at 10x, spinning between frames, p99', spun!.p99Us, 'µs', null, { ...spun }));
+    // what a decision waits for: decode + apply up to the levels it reads (a large frame's best levels first,
+    // the rest after the decision: src/marketdata/binance/decode.ts, lazyDepth), beside the whole frame's
+    const [whole] = await pacedDecodeApply([10]);
+    const [upTo] = await pacedDecodeApply([10], 20, 'sleep', 'decision');
+    log(`decode+apply up to a decision's reads, paced at 10x: p50 ${upTo!.p50Us} µs, p99 ${upTo!.p99Us} µs (the whole frame: p99 ${whole!.p99Us} µs)`);
+    out.push(result('live floor: decode+apply up to what a decision reads, paced at 10x, p99', upTo!.p99Us, 'µs', { name: 'decode+apply of the whole frame, paced at 10x (p99)', value: whole!.p99Us }, { ...upTo, whole }));
     for (const speed of [10, 100]) {
       const [floor] = await pacedDecodeApply([speed]);
       log(`decode+apply alone paced at ${speed}x: p50 ${floor!.p50Us} µs, p99 ${floor!.p99Us} µs over ${floor!.frames} depth frames`);

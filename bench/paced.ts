@@ -18,6 +18,12 @@ export interface PacedResult {
   speed: number;
   /** how the gaps were waited: sleeping (as an event loop waits for its socket) or spinning on the clock */
   wait: 'sleep' | 'spin';
+  /**
+   * what was timed: 'whole', decode + apply of every level; 'decision', decode + apply as the engine does
+   * it (lazy: a large frame's best levels first) and the read of the best 10 levels a side that a decision
+   * makes, with the rest of the frame decoded after the clock stops (as the engine does after its decision)
+   */
+  upTo: 'whole' | 'decision';
   /** depth frames timed */
   frames: number;
   p50Us: number;
@@ -65,8 +71,10 @@ async function loadFrames(): Promise<{ frames: Frame[]; snapshots: Map<string, s
   return { frames, snapshots };
 }
 
-function pass(frames: Frame[], snapshots: Map<string, string>, speed: number, maxSeconds: number, spin = false): { times: number[]; seconds: number } {
+function pass(frames: Frame[], snapshots: Map<string, string>, speed: number, maxSeconds: number, spin = false, upTo: PacedResult['upTo'] = 'whole'): { times: number[]; seconds: number } {
   const decoder = new BinanceDecoder('usdm');
+  decoder.lazyDepth = upTo === 'decision';
+  let sink = 0;
   const syncs = new Map<string, DepthSync>();
   for (const [symbol, snap] of snapshots) {
     const inst = referenceInstrument('usdm', symbol);
@@ -95,11 +103,19 @@ function pass(frames: Frame[], snapshots: Map<string, string>, speed: number, ma
     const r = decoder.decode(f.text, 0);
     if (r.ok && r.event.kind === 'depth') {
       // the recordings' first diffs precede their snapshot (stale): timed only once they apply
-      const outcome = syncs.get(f.symbol)!.onDiff(r.event);
+      const sync = syncs.get(f.symbol)!;
+      const rest = r.event.rest ?? null;
+      const outcome = sync.onDiff(r.event);
       if (outcome === 'gap') throw new Error(`paced: a ${f.symbol} diff left a gap`);
+      if (upTo === 'decision' && outcome === 'applied') {
+        const { bids, asks } = sync.book;
+        for (let i = 0; i < 10; i++) sink += bids.qty(i) - asks.qty(i);
+      }
       if (outcome === 'applied') times.push((performance.now() - t0) * 1000);
+      if (rest !== null && !rest.finish()) throw new Error(`paced: a ${f.symbol} diff was malformed`);
     }
   }
+  if (sink !== sink) throw new Error('paced: a level read NaN');
   return { times, seconds: (performance.now() - start) / 1000 };
 }
 
@@ -108,15 +124,15 @@ function pass(frames: Frame[], snapshots: Map<string, string>, speed: number, ma
  * sleep through the gaps (as the live engine's event loop does, waiting on its socket) or spin on the clock
  * (the thread never gives its core up): the difference is what the machine charges for waking up.
  */
-export async function pacedDecodeApply(speeds: number[], maxSeconds = 20, wait: 'sleep' | 'spin' = 'sleep'): Promise<PacedResult[]> {
+export async function pacedDecodeApply(speeds: number[], maxSeconds = 20, wait: 'sleep' | 'spin' = 'sleep', upTo: PacedResult['upTo'] = 'whole'): Promise<PacedResult[]> {
   const { frames, snapshots } = await loadFrames();
   // warm-up: two passes back to back (the code compiled, the books' memory touched)
-  for (let i = 0; i < 2; i++) pass(frames, snapshots, Infinity, Infinity);
+  for (let i = 0; i < 2; i++) pass(frames, snapshots, Infinity, Infinity, false, upTo);
   return speeds.map((speed) => {
-    const { times, seconds } = pass(frames, snapshots, speed, maxSeconds, wait === 'spin');
+    const { times, seconds } = pass(frames, snapshots, speed, maxSeconds, wait === 'spin', upTo);
     times.sort((a, b) => a - b);
     const q = (p: number): number => quantile(times, p);
-    return { speed, wait, frames: times.length, p50Us: q(0.5), p90Us: q(0.9), p99Us: q(0.99), p999Us: q(0.999), seconds: Math.round(seconds * 10) / 10 };
+    return { speed, wait, upTo, frames: times.length, p50Us: q(0.5), p90Us: q(0.9), p99Us: q(0.99), p999Us: q(0.999), seconds: Math.round(seconds * 10) / 10 };
   });
 }
 

@@ -1,5 +1,5 @@
 import type { EpochMs, Venue } from '../core/types.js';
-import type { DepthDiff, DepthSnapshot } from '../model/events.js';
+import type { DeferredLevels, DepthDiff, DepthSnapshot } from '../model/events.js';
 import { BookSide } from './side.js';
 
 export type BookState = 'syncing' | 'synced' | 'resyncing';
@@ -13,6 +13,8 @@ export class L2Book {
   /** exchange time and local receive time of the last applied change */
   lastEventTime: EpochMs = 0;
   lastRecvTime: EpochMs = 0;
+  /** the deferred levels of the last message, applied at the first read past a frontier or by `settle()` */
+  private pending: DeferredLevels | null = null;
 
   constructor(
     readonly venue: Venue,
@@ -20,6 +22,10 @@ export class L2Book {
   ) {}
 
   clear(): void {
+    if (this.pending !== null) {
+      this.pending.detach();
+      this.pending = null;
+    }
     this.bids.clear();
     this.asks.clear();
     this.lastUpdateId = -1;
@@ -35,12 +41,36 @@ export class L2Book {
   }
 
   applyLevels(d: DepthDiff): void {
+    // a message still half applied is finished first (the processor settles each before the next comes)
+    this.settle();
     const { bids, asks, bidCount, askCount } = d;
     for (let i = 0; i < bidCount; i++) this.bids.set(bids[2 * i]!, bids[2 * i + 1]!);
     for (let i = 0; i < askCount; i++) this.asks.set(asks[2 * i]!, asks[2 * i + 1]!);
     this.lastUpdateId = d.lastId;
     this.lastEventTime = d.eventTime;
     this.lastRecvTime = d.recvTime;
+    const rest = d.rest;
+    if (rest !== undefined && rest !== null) {
+      this.pending = rest;
+      rest.attach(this);
+      if (rest.bidFrontier === rest.bidFrontier) this.bids.pend(rest.bidFrontier, this);
+      if (rest.askFrontier === rest.askFrontier) this.asks.pend(rest.askFrontier, this);
+    }
+  }
+
+  /** Applies the deferred levels of the last message, if any are still pending (reads call it when they need to). */
+  settle(): void {
+    const p = this.pending;
+    if (p === null) return;
+    this.pending = null;
+    this.bids.settled();
+    this.asks.settled();
+    p.applyTo(this);
+  }
+
+  /** Levels of the last message are still to be applied. */
+  get unsettled(): boolean {
+    return this.pending !== null;
   }
 
   bestBid(): number {

@@ -157,3 +157,45 @@ describe('BookSide', () => {
   });
 });
 
+
+describe('BookSide with pending levels (a depth message half applied)', () => {
+  // bids 100, 99, 98, 97, 96; the message still has to set 97 -> 0 and 95 -> 4: its frontier is 97
+  function pendingSide(): { side: BookSide; settles: () => number } {
+    const side = new BookSide(1, 16, 5);
+    for (const p of [100, 99, 98, 97, 96]) side.set(p, p);
+    let n = 0;
+    const owner = {
+      settle(): void {
+        n++;
+        side.settled();
+        side.set(97, 0);
+        side.set(95, 4);
+      },
+    };
+    side.pend(97, owner);
+    return { side, settles: () => n };
+  }
+
+  it('answers reads above the frontier without settling, and settles at the first read that reaches it', () => {
+    const { side, settles } = pendingSide();
+    expect([side.price(0), side.qty(1), side.price(2), side.qtyAt(98), side.empty, side.has(2)]).toEqual([100, 99, 98, 98, false, true]);
+    expect(settles()).toBe(0);
+    // rank 3 is 97 now, 96 once the message is applied
+    expect(side.price(3)).toBe(96);
+    expect(settles()).toBe(1);
+    expect([side.price(4), side.qtyAt(95), side.size]).toEqual([95, 4, 5]);
+    expect(settles()).toBe(1);
+  });
+
+  it.each([
+    ['a price at the frontier', (s: BookSide) => s.qtyAt(97), 0],
+    ['a price below it', (s: BookSide) => s.qtyAt(95), 4],
+    ['the size', (s: BookSide) => s.size, 5],
+    ['a rank past the levels there are', (s: BookSide) => s.price(9), NaN],
+    ['the volume of every level', (s: BookSide) => s.volume(100), 100 + 99 + 98 + 96 + 4],
+  ] as const)('settles first for %s', (_n, read, expected) => {
+    const { side, settles } = pendingSide();
+    expect(read(side)).toBe(expected);
+    expect(settles()).toBe(1);
+  });
+});

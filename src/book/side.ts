@@ -18,6 +18,12 @@
  *
  * Ranks (`price(i)`, `qty(i)`: the i-th best) scan the window's bits down from its top; a cursor keeps the
  * last rank found, so reading the levels in order (i = 0, 1, 2, ...), or a step back, costs O(1) each.
+ *
+ * Pending levels: while a large depth message is half applied (its best levels; `L2Book.applyLevels` with
+ * deferred levels), the side has a frontier, the key of its best level not applied yet. Every level with a
+ * key above the frontier is final; a read that reaches the frontier or below it (a rank not above it, a
+ * price at or below it, the size) first has the owner apply the rest (`settle`), so every read returns what
+ * it would return had the whole message been applied at once.
  */
 export class BookSide {
   private readonly W: number;
@@ -40,6 +46,9 @@ export class BookSide {
   // the level `locate` found
   private lk = 0;
   private lq = 0;
+  /** key of the best level still to be applied; -Infinity when none is pending */
+  private frontier = -Infinity;
+  private owner: { settle(): void } | null = null;
 
   /**
    * @param capacity levels outside the window to make room for at first (grows as needed)
@@ -55,14 +64,41 @@ export class BookSide {
     this.far = new SortedLevels(capacity);
   }
 
+  /** Levels on the side (settles pending levels first). */
   get size(): number {
+    if (this.frontier !== -Infinity) this.owner!.settle();
     return this.wn + this.far.size;
+  }
+
+  /** No level on the side. */
+  get empty(): boolean {
+    return !this.find(0);
+  }
+
+  /** Whether the side has an i-th best level (i < size, without settling pending levels when it need not). */
+  has(i: number): boolean {
+    return this.find(i);
+  }
+
+  /**
+   * Levels with keys at or below `frontierPrice` (a bid at or below it, an ask at or above it) are still to
+   * be applied: reads that reach them call `owner.settle()` first, which applies them and calls `settled()`.
+   */
+  pend(frontierPrice: number, owner: { settle(): void }): void {
+    this.frontier = frontierPrice * this.dir;
+    this.owner = owner;
+  }
+
+  /** Nothing is pending any more. */
+  settled(): void {
+    this.frontier = -Infinity;
   }
 
   clear(): void {
     this.clearWindow();
     this.far.clear();
     this.placed = false;
+    this.frontier = -Infinity;
   }
 
   /** Empties the window, touching only the entries in use. */
@@ -132,7 +168,7 @@ export class BookSide {
 
   /** Rebuilds the window around the best level: every level keeps its quantity, O(levels). */
   private recentre(): void {
-    const n = this.size;
+    const n = this.wn + this.far.size;
     if (n === 0) return;
     // all levels, ascending: the far ones below the window, the window's, the far one above it (if any)
     const keys = new Float64Array(n);
@@ -203,7 +239,7 @@ export class BookSide {
 
   /** Finds the i-th best level into (lk, lq); false when absent. */
   private locate(i: number): boolean {
-    if (!(i >= 0 && i < this.size)) return false;
+    if (!(i >= 0 && i < this.wn + this.far.size)) return false;
     // ranks: the window's levels first (the best is there), then the far ones below it, best first
     if (i < this.wn) {
       let idx: number;
@@ -230,20 +266,30 @@ export class BookSide {
     return true;
   }
 
+  /** `locate` as the whole message applied would answer it: settles pending levels when the rank is not above the frontier. */
+  private find(i: number): boolean {
+    if (this.locate(i)) {
+      if (this.lk > this.frontier) return true;
+    } else if (this.frontier === -Infinity) return false;
+    this.owner!.settle();
+    return this.locate(i);
+  }
+
   /** Price of the i-th best level (0 = best); NaN when absent. */
   price(i: number): number {
-    return this.locate(i) ? this.lk * this.dir : NaN;
+    return this.find(i) ? this.lk * this.dir : NaN;
   }
 
   /** Quantity of the i-th best level (0 = best); 0 when absent. */
   qty(i: number): number {
-    return this.locate(i) ? this.lq : 0;
+    return this.find(i) ? this.lq : 0;
   }
 
   /** Quantity at an exact price; 0 when absent. */
   qtyAt(price: number): number {
-    if (!this.placed) return 0;
     const k = price * this.dir;
+    if (k <= this.frontier) this.owner!.settle();
+    if (!this.placed) return 0;
     const idx = k - this.kb;
     return idx >= 0 && idx < this.W ? this.wq[idx]! : this.far.get(k);
   }
@@ -251,8 +297,7 @@ export class BookSide {
   /** Sum of the quantities of the best `levels` levels. */
   volume(levels: number): number {
     let sum = 0;
-    const n = Math.min(levels, this.size);
-    for (let i = 0; i < n; i++) sum += this.qty(i);
+    for (let i = 0; i < levels && this.find(i); i++) sum += this.lq;
     return sum;
   }
 }

@@ -12,16 +12,20 @@ import { L2Book, type BookState } from './book.js';
  *   has U <= lastUpdateId <= u; afterwards every event's pu must equal the previous event's u.
  * Any gap discards the book and starts over from a fresh snapshot, keeping the event that revealed it.
  */
-export type DiffOutcome = 'applied' | 'buffered' | 'stale' | 'gap';
+/** 'malformed': a lazily decoded diff to keep (buffered) turned out malformed past its best levels: not kept */
+export type DiffOutcome = 'applied' | 'buffered' | 'stale' | 'gap' | 'malformed';
 export type SnapshotOutcome = 'synced' | 'too_old' | 'gap';
 
 const MAX_BUFFER = 50_000;
 
-function copyDiff(d: DepthDiff): DepthDiff {
+/** A diff to keep (the decoder reuses its arrays), with every level; null when its deferred levels are malformed. */
+function copyDiff(d: DepthDiff): DepthDiff | null {
+  if (d.rest && !d.rest.materialize()) return null;
   return {
     ...d,
     bids: d.bids.slice(0, d.bidCount * 2),
     asks: d.asks.slice(0, d.askCount * 2),
+    rest: null,
   };
 }
 
@@ -69,11 +73,13 @@ export class DepthSync {
 
   onDiff(d: DepthDiff): DiffOutcome {
     if (this.state !== 'synced') {
+      const kept = copyDiff(d);
+      if (kept === null) return 'malformed';
       if (this.buffer.length >= MAX_BUFFER) {
         this.buffer.shift();
         this.bufferOverflows++;
       }
-      this.buffer.push(copyDiff(d));
+      this.buffer.push(kept);
       return 'buffered';
     }
     const outcome = this.step(d);
@@ -114,7 +120,8 @@ export class DepthSync {
     this.book.clear();
     this.state = 'resyncing';
     this.awaitingFirst = false;
-    this.buffer = [copyDiff(revealing)];
+    const kept = copyDiff(revealing);
+    this.buffer = kept === null ? [] : [kept];
   }
 
   /**

@@ -379,8 +379,8 @@ class GroupRun {
   private isAway(p: Probe): boolean {
     const b = this.book;
     if (!b) return false;
-    if (p.side === 'BUY') return b.bids.size > 0 && b.bestBid() > p.priceUnits;
-    return b.asks.size > 0 && b.bestAsk() < p.priceUnits;
+    if (p.side === 'BUY') return !b.bids.empty && b.bestBid() > p.priceUnits;
+    return !b.asks.empty && b.bestAsk() < p.priceUnits;
   }
 
   private maybeProbe(book: L2Book, t: EpochMs): void {
@@ -392,7 +392,7 @@ class GroupRun {
     if (t < this.nextProbeAt) return;
     // the next slot after t (slots without a book update are skipped)
     this.nextProbeAt += (Math.floor((t - this.nextProbeAt) / P) + 1) * P;
-    if (book.bids.size === 0 || book.asks.size === 0) {
+    if (book.bids.empty || book.asks.empty) {
       this.crossed++;
       return;
     }

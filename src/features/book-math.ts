@@ -39,13 +39,14 @@ export function microprice(bidPx: number, bidQty: number, askPx: number, askQty:
  * side is empty or every level sits at the mid.
  */
 export function depthSlope(side: BookSide, mid: number, levels: number): number {
-  const n = Math.min(levels, side.size);
   let cum = 0;
   let sxy = 0;
   let sxx = 0;
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < levels; i++) {
+    const p = side.price(i);
+    if (p !== p) break; // past the last level
     cum += side.qty(i);
-    const d = (Math.abs(side.price(i) - mid) / mid) * 1e4;
+    const d = (Math.abs(p - mid) / mid) * 1e4;
     sxy += d * cum;
     sxx += d * d;
   }

@@ -143,7 +143,7 @@ export class FeatureEngine {
     this.inst = inst;
     const bids = book.bids;
     const asks = book.asks;
-    if (bids.size === 0 || asks.size === 0) {
+    if (bids.empty || asks.empty) {
       this.onResync(t);
       return;
     }
@@ -199,8 +199,11 @@ export class FeatureEngine {
     const pa = this.pa;
     const pqa = this.pqa;
     for (let i = 0; i < MLOFI_LEVELS; i++) {
-      const b = i < bids.size ? bids.price(i) : -Infinity;
-      const a = i < asks.size ? asks.price(i) : Infinity;
+      // price(i) is NaN past the last level
+      const bp = bids.price(i);
+      const ap = asks.price(i);
+      const b = bp === bp ? bp : -Infinity;
+      const a = ap === ap ? ap : Infinity;
       const bq = bids.qty(i);
       const aq = asks.qty(i);
       if (this.hasPrev) {

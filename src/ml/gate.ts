@@ -71,7 +71,7 @@ class InstrumentFeatures {
 
   onBook(book: BookView, inst: FeatureInstrument, t: number, maxGapMs: number): void {
     this.fe.onBook(book, inst, t);
-    if (book.bids.size === 0 || book.asks.size === 0) {
+    if (book.bids.empty || book.asks.empty) {
       this.breakStretch();
       return;
     }

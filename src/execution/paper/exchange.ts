@@ -128,7 +128,7 @@ export class PaperExchange {
   /** A new order reaches the exchange at `now`; `book` is the market as we see it then (null: no book). */
   place(spec: ExchangeOrderSpec, inst: Instrument, book: L2Book | null, now: EpochMs): void {
     const emit = this.opts.emit;
-    if (!book || book.bids.size === 0 || book.asks.size === 0) {
+    if (!book || book.bids.empty || book.asks.empty) {
       emit({ kind: 'rejected', orderId: spec.id, time: now, reason: 'paper exchange has no order book to match against (feed resyncing)' });
       return;
     }
@@ -195,7 +195,7 @@ export class PaperExchange {
     if (saved && saved.ahead < r.queue.ahead) r.queue.ahead = Math.max(0, saved.ahead);
     v.resting.push(r);
     this.byId.set(spec.id, r);
-    const crossed = buy ? book.asks.size > 0 && book.bestAsk() <= spec.priceUnits : book.bids.size > 0 && book.bestBid() >= spec.priceUnits;
+    const crossed = buy ? !book.asks.empty && book.bestAsk() <= spec.priceUnits : !book.bids.empty && book.bestBid() >= spec.priceUnits;
     if (crossed) this.fillResting(v, r, spec.qtyUnits - r.filled, now);
   }
 
@@ -214,8 +214,8 @@ export class PaperExchange {
   onBook(key: InstrumentKey, book: L2Book, now: EpochMs): void {
     const v = this.venues.get(key);
     if (!v || v.resting.length === 0) return;
-    const bestBid = book.bids.size > 0 ? book.bestBid() : NaN;
-    const bestAsk = book.asks.size > 0 ? book.bestAsk() : NaN;
+    const bestBid = book.bestBid();
+    const bestAsk = book.bestAsk();
     // iterate backwards: a full fill removes the order from the array
     for (let i = v.resting.length - 1; i >= 0; i--) {
       const r = v.resting[i]!;
@@ -292,7 +292,7 @@ export class PaperExchange {
   private takeable(v: Venue, side: BookSide, buy: boolean, limit: number, want: number, now: EpochMs): number {
     const sideName = buy ? 'ask' : 'bid';
     let total = 0;
-    for (let i = 0; i < side.size && total < want; i++) {
+    for (let i = 0; side.has(i) && total < want; i++) {
       const px = side.price(i);
       if (limit === limit && (buy ? px > limit : px < limit)) break;
       total += v.impact.available(sideName, px, side.qty(i), now);
@@ -308,7 +308,7 @@ export class PaperExchange {
    */
   private reaches(v: Venue, side: BookSide, buy: boolean, px: number, now: EpochMs): boolean {
     const sideName = buy ? 'ask' : 'bid';
-    for (let i = 0; i < side.size; i++) {
+    for (let i = 0; side.has(i); i++) {
       const p = side.price(i);
       if (buy ? p > px : p < px) return false;
       if (v.impact.available(sideName, p, side.qty(i), now) > 0) return true;
@@ -321,7 +321,7 @@ export class PaperExchange {
     const sideName = buy ? 'ask' : 'bid';
     const feeRate = this.opts.fees.rate(v.inst.venue, v.inst.symbol, 'taker');
     let filled = 0;
-    for (let i = 0; i < side.size && filled < spec.qtyUnits; i++) {
+    for (let i = 0; side.has(i) && filled < spec.qtyUnits; i++) {
       const px = side.price(i);
       if (limit === limit && (buy ? px > limit : px < limit)) break;
       const take = Math.min(spec.qtyUnits - filled, v.impact.available(sideName, px, side.qty(i), now));

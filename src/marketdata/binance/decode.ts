@@ -4,8 +4,10 @@ import type { EpochMs, Venue } from '../../core/types.js';
 import type { Instrument } from '../../model/instrument.js';
 import type {
   BookTickerEvent,
+  DeferredLevels,
   DepthDiff,
   DepthSnapshot,
+  LevelTarget,
   LiquidationEvent,
   MarkPriceEvent,
   MarketEvent,
@@ -301,10 +303,28 @@ export class BinanceDecoder {
   slowPath = 0;
   /** what the last malformed message was (for rate-limited logging) */
   readonly lastFailure = { kind: '', detail: '' };
+  /**
+   * Decode large depth messages lazily: the best `LAZY_PREFIX` levels of each side into the diff, the rest
+   * as `diff.rest` (`DeferredLevels`), decoded when the book settles (the engine decides on the best levels
+   * first). Off by default: a consumer of `decode` that reads the diff's arrays gets every level. The venue
+   * processor turns it on. It turns itself off if a message lists a side out of price order.
+   */
+  lazyDepth = false;
+  /** lazily decoded depth messages, and those whose deferred levels were not in price order */
+  lazyMessages = 0;
+  depthOutOfOrder = 0;
+  private readonly deferred: Deferred;
+  // the level scanLevel found
+  private lp = 0;
+  private lq = 0;
 
   /** the one success outcome, reused: its event is valid until the next decode */
   private readonly success: { ok: true; event: MarketEvent };
   private readonly depth: DepthDiff;
+  /** the diff the decoder fills (for its deferred levels) */
+  get depthDiff(): DepthDiff {
+    return this.depth;
+  }
   private readonly trade: TradeEvent;
   private readonly ticker: BookTickerEvent;
 
@@ -320,6 +340,7 @@ export class BinanceDecoder {
       kind: 'bookTicker', venue, symbol: '', recvTime: 0, updateId: 0, bidPriceUnits: 0, bidQtyUnits: 0, askPriceUnits: 0, askQtyUnits: 0,
     };
     this.success = { ok: true, event: this.depth };
+    this.deferred = new Deferred(this);
   }
 
   /** Routes a stream name (as it appears in the envelope) to a kind and an instrument. */
@@ -388,6 +409,9 @@ export class BinanceDecoder {
   /** `{"e":"depthUpdate","E":..,"s":"..","U":..,"u":..[,"pu":..],"b":[..],"a":[..]}`, fields in any order. */
   private fastDepth(inst: Instrument, text: string, end: number, recvTime: EpochMs): DepthDiff | null {
     const cur = this.cur;
+    const lazy = this.deferred;
+    this.depth.rest = null;
+    lazy.reset(text, inst, recvTime);
     let e = false;
     let s = false;
     let E = NaN;
@@ -422,13 +446,13 @@ export class BinanceDecoder {
           break;
         case K_b:
           if (text.charCodeAt(cur.pos) !== 91) return null;
-          bidCount = this.scanLevels(text, cur.pos + 1, inst, true);
+          bidCount = this.scanSide(text, cur.pos + 1, inst, true);
           if (bidCount < 0) return null;
           cur.pos += 2; // scanLevels stops before the array's ']'
           break;
         case K_a:
           if (text.charCodeAt(cur.pos) !== 91) return null;
-          askCount = this.scanLevels(text, cur.pos + 1, inst, false);
+          askCount = this.scanSide(text, cur.pos + 1, inst, false);
           if (askCount < 0) return null;
           cur.pos += 2;
           break;
@@ -450,7 +474,133 @@ export class BinanceDecoder {
     d.prevLastId = pu === pu ? pu : -1;
     d.bidCount = bidCount;
     d.askCount = askCount;
+    if (lazy.bStart >= 0 || lazy.aStart >= 0) {
+      lazy.state = PENDING;
+      d.rest = lazy;
+      this.lazyMessages++;
+    }
     return d;
+  }
+
+  /**
+   * One side's level array at pos (just after its '['): all of it (`scanLevels`), or, for a long array when
+   * `lazyDepth` is on, its best `LAZY_PREFIX` levels, best first, with the rest recorded as deferred. The
+   * array may list the side best first (asks; spot's bids) or worst first (USD-M's bids): the first and
+   * last levels tell which, and a worst-first array is read from its end. The prefix must be strictly in
+   * price order, or the whole array is read as usual. Leaves cur.pos as `scanLevels` does; -1 on failure.
+   */
+  private scanSide(text: string, pos: number, inst: Instrument, bids: boolean): number {
+    const lazy = this.deferred;
+    lazy.clearSide(bids);
+    if (!this.lazyDepth) return this.scanWhole(text, pos, inst, bids);
+    const close = arrayClose(text, pos);
+    if (close < 0 || close - pos < LAZY_MIN_CHARS) return this.scanWhole(text, pos, inst, bids);
+    const firstEnd = this.scanLevel(text, pos, inst);
+    if (firstEnd < 0) return -1;
+    const firstP = this.lp;
+    const lastStart = levelStart(text, close, pos);
+    if (lastStart <= pos || this.scanLevel(text, lastStart, inst) !== close) return this.scanWhole(text, pos, inst, bids);
+    const dir = bids ? 1 : -1;
+    const lastK = this.lp * dir;
+    const firstK = firstP * dir;
+    if (firstK === lastK) return this.scanWhole(text, pos, inst, bids);
+    const forward = firstK > lastK;
+    const arr = bids ? this.depth.bids : this.depth.asks;
+    let n = 0;
+    let prev = Infinity;
+    let s = forward ? pos : lastStart;
+    for (;;) {
+      const e = this.scanLevel(text, s, inst);
+      if (e < 0) return -1;
+      const k = this.lp * dir;
+      // not strictly best first: read the array whole, in its order
+      if (!(k < prev)) return this.scanWhole(text, pos, inst, bids);
+      if (n === LAZY_PREFIX) {
+        // the best level not decoded: the frontier. Deferred: from it to the array's end (forward), or from
+        // the array's start through it (backward)
+        if (forward) lazy.setSide(bids, s, close, this.lp, pos, close);
+        else lazy.setSide(bids, pos, e, this.lp, pos, close);
+        break;
+      }
+      arr[2 * n] = this.lp;
+      arr[2 * n + 1] = this.lq;
+      n++;
+      prev = k;
+      if (forward) {
+        if (e === close) break; // every level decoded (cannot happen past LAZY_MIN_CHARS, but exact anyway)
+        if (text.charCodeAt(e + 1) !== 44) return -1;
+        s = e + 2;
+      } else {
+        if (s === pos) break;
+        if (text.charCodeAt(s - 1) !== 44 || text.charCodeAt(s - 2) !== 93) return -1;
+        s = levelStart(text, s - 2, pos);
+        if (s < pos) return -1;
+      }
+    }
+    this.cur.pos = close;
+    return n;
+  }
+
+  /** `scanLevels`, noting where the array is (the deferred levels of the other side may need it again). */
+  private scanWhole(text: string, pos: number, inst: Instrument, bids: boolean): number {
+    const n = this.scanLevels(text, pos, inst, bids);
+    if (n >= 0) this.deferred.setSide(bids, -1, 0, NaN, pos, this.cur.pos);
+    return n;
+  }
+
+  /** One level `["p","q"]` at i into (lp, lq); the index of its ']', or -1 when it is not one. */
+  private scanLevel(text: string, i: number, inst: Instrument): number {
+    if (text.charCodeAt(i) !== 91) return -1;
+    const cur = this.cur;
+    cur.pos = i + 1;
+    const p = scanQuotedDecimal(text, cur, inst.priceDecimals);
+    if (p !== p || text.charCodeAt(cur.pos) !== 44) return -1;
+    cur.pos++;
+    const q = scanQuotedDecimal(text, cur, inst.qtyDecimals);
+    if (q !== q || text.charCodeAt(cur.pos) !== 93) return -1;
+    this.lp = p;
+    this.lq = q;
+    return cur.pos;
+  }
+
+  /**
+   * The levels of text[start .. last], where last is the index of the final level's ']': each level's
+   * price checked against `bound` (no deferred bid above it, dir = 1; no ask below it, dir = -1) and passed
+   * to `set` when given. 1: done; 0: a level out of price order; -1: not levels.
+   */
+  deferredLevels(text: string, start: number, last: number, inst: Instrument, dir: 1 | -1, bound: number, set: ((p: number, q: number) => void) | null): number {
+    const k0 = bound * dir;
+    let i = start;
+    for (;;) {
+      const e = this.scanLevel(text, i, inst);
+      if (e < 0 || e > last) return -1;
+      if (this.lp * dir > k0) return 0;
+      if (set !== null) set(this.lp, this.lq);
+      if (e === last) return 1;
+      if (text.charCodeAt(e + 1) !== 44) return -1;
+      i = e + 2;
+    }
+  }
+
+  /**
+   * Every level of the message in message order into the diff's arrays: the fast scan of both whole arrays,
+   * or the slow path's decode (which counts a malformed message). False when malformed.
+   */
+  decodeAllLevels(text: string, inst: Instrument, bArr: number, bClose: number, aArr: number, aClose: number, recvTime: EpochMs): boolean {
+    const cur = this.cur;
+    const d = this.depth;
+    if (bArr >= 0 && aArr >= 0) {
+      const nb = this.scanLevels(text, bArr, inst, true);
+      const okB = nb >= 0 && cur.pos === bClose;
+      const na = okB ? this.scanLevels(text, aArr, inst, false) : -1;
+      if (okB && na >= 0 && cur.pos === aClose) {
+        d.bidCount = nb;
+        d.askCount = na;
+        return true;
+      }
+    }
+    const r = this.slow(text, recvTime);
+    return r.ok && r.event.kind === 'depth';
   }
 
   /** Scans `[["p","q"],...]` (pos just after the opening '[') into the diff's level array; -1 on failure. */
@@ -464,13 +614,7 @@ export class BinanceDecoder {
       return 0; // ']'
     }
     for (;;) {
-      if (text.charCodeAt(i) !== 91) return -1; // '['
-      cur.pos = i + 1;
-      const p = scanQuotedDecimal(text, cur, inst.priceDecimals);
-      if (p !== p || text.charCodeAt(cur.pos) !== 44) return -1;
-      cur.pos++;
-      const q = scanQuotedDecimal(text, cur, inst.qtyDecimals);
-      if (q !== q || text.charCodeAt(cur.pos) !== 93) return -1;
+      if (this.scanLevel(text, i, inst) < 0) return -1;
       if (2 * n + 2 > arr.length) {
         const bigger = new Float64Array(arr.length * 2);
         bigger.set(arr);
@@ -478,8 +622,8 @@ export class BinanceDecoder {
         if (bids) this.depth.bids = bigger;
         else this.depth.asks = bigger;
       }
-      arr[2 * n] = p;
-      arr[2 * n + 1] = q;
+      arr[2 * n] = this.lp;
+      arr[2 * n + 1] = this.lq;
       n++;
       i = cur.pos + 1;
       const c = text.charCodeAt(i);
@@ -635,6 +779,7 @@ export class BinanceDecoder {
         const asks = levelsToUnits(v.a, inst);
         if (bids === null || asks === null) return 'price or quantity off the instrument grid';
         const d = this.depth;
+        d.rest = null;
         d.symbol = inst.symbol;
         d.eventTime = v.E;
         d.recvTime = recvTime;
@@ -707,6 +852,214 @@ export class BinanceDecoder {
         return ev;
       }
     }
+  }
+}
+
+/**
+ * Where the level array starting at pos (after its '[') ends, without reading it: the index of its last
+ * level's ']' (the array's ']' follows), or -1 when the text around does not look like it. Levels hold no
+ * ':' and no '}', so the array ends before the next field's key (`],"a":`), found by the next ':', or, as the
+ * data object's last field (no ':' after it), before the next '}' (`]]}`). Both searches are single characters (memchr-fast;
+ * a search for "]]" restarts at every level's ']' and took 6-7 µs for a 6 KB side). A guess that is wrong for
+ * some other layout fails the checks that the levels decoded tile the array exactly, at once or when the
+ * deferred levels are decoded.
+ */
+function arrayClose(text: string, pos: number): number {
+  const colon = text.indexOf(':', pos);
+  if (colon >= 0) {
+    // `]],"key":`: the key's opening quote, then ',' and the array's ']'
+    if (text.charCodeAt(colon - 1) !== 34) return -1;
+    let q = colon - 2;
+    while (q > pos && text.charCodeAt(q) !== 34) q--;
+    if (text.charCodeAt(q - 1) !== 44 || text.charCodeAt(q - 2) !== 93 || text.charCodeAt(q - 3) !== 93) return -1;
+    return q - 3;
+  }
+  const brace = text.indexOf('}', pos);
+  if (brace < 0 || text.charCodeAt(brace - 1) !== 93 || text.charCodeAt(brace - 2) !== 93) return -1;
+  return brace - 2;
+}
+
+/** The '[' that opens the level whose ']' is at `close` (no earlier than `min`); -1 if none. A loop: `lastIndexOf` is a runtime call here, ~130 ns each. */
+function levelStart(text: string, close: number, min: number): number {
+  for (let i = close - 1; i >= min; i--) if (text.charCodeAt(i) === 91) return i;
+  return -1;
+}
+
+/** A side's level array at least this long (characters) is decoded lazily (~70 levels; USD-M's p50 message is ~900) */
+const LAZY_MIN_CHARS = 1536;
+/** levels of each side decoded before the decision: the strategies and features read 10 at most */
+export const LAZY_PREFIX = 32;
+
+const PENDING = 1;
+const ATTACHED = 2;
+const DONE = 3;
+
+/**
+ * The deferred levels of the decoder's current depth message (one object, reused): where they are in its
+ * text, each side's frontier, and what has become of them.
+ */
+class Deferred implements DeferredLevels {
+  text = '';
+  inst: Instrument | null = null;
+  recvTime = 0;
+  state = DONE;
+  ok = true;
+  private book: { settle(): void } | null = null;
+  // per side: deferred text [start .. last level's ']'] (start -1: none), the frontier price, the whole array
+  bStart = -1;
+  bLast = 0;
+  bidFrontier = NaN;
+  bArr = -1;
+  bClose = 0;
+  aStart = -1;
+  aLast = 0;
+  askFrontier = NaN;
+  aArr = -1;
+  aClose = 0;
+  private target: LevelTarget | null = null;
+  private readonly setBid = (p: number, q: number): void => this.target!.bids.set(p, q);
+  private readonly setAsk = (p: number, q: number): void => this.target!.asks.set(p, q);
+
+  constructor(private readonly dec: BinanceDecoder) {}
+
+  reset(text: string, inst: Instrument, recvTime: EpochMs): void {
+    this.text = text;
+    this.inst = inst;
+    this.recvTime = recvTime;
+    this.state = DONE;
+    this.ok = true;
+    this.book = null;
+    this.clearSide(true);
+    this.clearSide(false);
+  }
+
+  clearSide(bids: boolean): void {
+    if (bids) {
+      this.bStart = -1;
+      this.bidFrontier = NaN;
+      this.bArr = -1;
+    } else {
+      this.aStart = -1;
+      this.askFrontier = NaN;
+      this.aArr = -1;
+    }
+  }
+
+  setSide(bids: boolean, start: number, last: number, frontier: number, arr: number, close: number): void {
+    if (bids) {
+      this.bStart = start;
+      this.bLast = last;
+      this.bidFrontier = frontier;
+      this.bArr = arr;
+      this.bClose = close;
+    } else {
+      this.aStart = start;
+      this.aLast = last;
+      this.askFrontier = frontier;
+      this.aArr = arr;
+      this.aClose = close;
+    }
+  }
+
+  /** Where each array is, for a side decoded whole (the other one deferred): needed to decode the message again. */
+  private arrays(): boolean {
+    return this.bArr >= 0 && this.aArr >= 0;
+  }
+
+  attach(book: { settle(): void }): void {
+    if (this.state === PENDING) {
+      this.state = ATTACHED;
+      this.book = book;
+    }
+  }
+
+  detach(): void {
+    if (this.state === ATTACHED) {
+      this.state = PENDING;
+      this.book = null;
+    }
+  }
+
+  applyTo(target: LevelTarget): void {
+    if (this.state !== ATTACHED) return;
+    this.state = DONE;
+    this.book = null;
+    this.target = target;
+    const r = this.walk(true);
+    if (r !== 1) this.repair(target, r === 0);
+    this.target = null;
+  }
+
+  materialize(): boolean {
+    if (this.state === DONE) return this.ok;
+    this.state = DONE;
+    this.book = null;
+    this.ok = this.decodeAll();
+    return this.ok;
+  }
+
+  finish(): boolean {
+    if (this.state === ATTACHED) this.book!.settle();
+    else if (this.state === PENDING) {
+      this.state = DONE;
+      const r = this.walk(false);
+      if (r === 0) this.outOfOrder();
+      this.ok = r === 1 || this.decodeAllChecked(r === 0);
+    }
+    return this.ok;
+  }
+
+  /** Decodes (and applies, with a target) the deferred levels of both sides: 1 done, 0 out of price order, -1 not levels. */
+  private walk(apply: boolean): number {
+    const dec = this.dec;
+    const inst = this.inst!;
+    let r = 1;
+    if (this.bStart >= 0) r = dec.deferredLevels(this.text, this.bStart, this.bLast, inst, 1, this.bidFrontier, apply ? this.setBid : null);
+    if (r === 1 && this.aStart >= 0) r = dec.deferredLevels(this.text, this.aStart, this.aLast, inst, -1, this.askFrontier, apply ? this.setAsk : null);
+    return r;
+  }
+
+  private decodeAll(): boolean {
+    return this.dec.decodeAllLevels(this.text, this.inst!, this.arrays() ? this.bArr : -1, this.bClose, this.aArr, this.aClose, this.recvTime);
+  }
+
+  /**
+   * `decodeAll`, and, when the deferred levels were not all read (the fast scan stopped at one it does not
+   * take), the order check they would have had: a deferred side holds exactly its prefix's levels above
+   * its frontier (the prefix is strictly better than the frontier, and no deferred level may be).
+   */
+  private decodeAllChecked(known: boolean): boolean {
+    if (!this.decodeAll()) return false;
+    if (known) return true;
+    const d = this.dec.depthDiff;
+    const above = (arr: Float64Array, n: number, frontier: number, dir: number): number => {
+      let c = 0;
+      for (let i = 0; i < n; i++) if (arr[2 * i]! * dir > frontier * dir) c++;
+      return c;
+    };
+    if ((this.bStart >= 0 && above(d.bids, d.bidCount, this.bidFrontier, 1) !== LAZY_PREFIX) || (this.aStart >= 0 && above(d.asks, d.askCount, this.askFrontier, -1) !== LAZY_PREFIX)) this.outOfOrder();
+    return true;
+  }
+
+  private outOfOrder(): void {
+    // the levels read before the rest may not have been final: no more lazy decoding on this decoder
+    this.dec.depthOutOfOrder++;
+    this.dec.lazyDepth = false;
+  }
+
+  /**
+   * The deferred levels could not be applied as they were (out of price order, or not what the fast scan
+   * reads): the whole message's levels, in message order, applied over what is there. Quantities are
+   * absolute, so the book ends as if the message had been applied at once; a malformed message leaves it
+   * to the processor to resync.
+   */
+  private repair(target: LevelTarget, outOfOrder: boolean): void {
+    if (outOfOrder) this.outOfOrder();
+    this.ok = this.decodeAllChecked(outOfOrder);
+    if (!this.ok) return;
+    const d = this.dec.depthDiff;
+    for (let i = 0; i < d.bidCount; i++) target.bids.set(d.bids[2 * i]!, d.bids[2 * i + 1]!);
+    for (let i = 0; i < d.askCount; i++) target.asks.set(d.asks[2 * i]!, d.asks[2 * i + 1]!);
   }
 }
 

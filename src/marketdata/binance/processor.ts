@@ -41,6 +41,11 @@ export interface ProcessorOptions {
   /** called when a book needs a REST snapshot (live: the feed fetches one; replay: nothing to do) */
   onNeedSnapshot?: (symbol: string) => void;
   log?: InputLog | null;
+  /**
+   * Decode large depth messages best levels first and the rest after the decision (`BinanceDecoder.lazyDepth`;
+   * default true). Every read of the book returns the same either way; only when the work is done changes.
+   */
+  lazyDepth?: boolean;
 }
 
 /** Every depth stream speed Binance offers: a recording may carry any of them. */
@@ -63,6 +68,7 @@ export class VenueProcessor {
 
   constructor(private readonly opts: ProcessorOptions) {
     this.decoder = new BinanceDecoder(opts.venue);
+    this.decoder.lazyDepth = opts.lazyDepth ?? true;
     const v = opts.venue;
     this.src = { msg: `${v} msg`, info: `${v} info`, snap: `${v} snap`, reset: `${v} reset`, oi: `${v} oi` };
   }
@@ -120,11 +126,22 @@ export class VenueProcessor {
       this.opts.sink.onEvent(ev);
       return 'ok';
     }
+    // a large diff may come with its worse levels still to decode (`DeferredLevels`): the book applies them
+    // at the first read that needs them, and at the latest below, once the decision on the diff is made
+    const rest = ev.rest ?? null;
     const sync = this.syncs.get(ev.symbol);
-    if (!sync) return 'ignored';
+    if (!sync) return rest === null || rest.finish() ? 'ignored' : 'malformed';
     const outcome = sync.onDiff(ev);
     if (outcome === 'applied') this.opts.sink.onBook(sync, recvTime);
-    else if (outcome === 'gap') {
+    const whole = rest === null || rest.finish();
+    if (!whole && outcome === 'applied' && sync.synced) {
+      // malformed past the levels already applied (the decoder counted it): this book cannot be trusted
+      this.opts.logger.warn({ venue: this.venue, symbol: sync.symbol, u: ev.lastId, recvTime }, 'depth message malformed past its best levels: resyncing');
+      sync.reset('resyncing');
+      this.opts.sink.onBookState(sync, recvTime);
+      this.opts.onNeedSnapshot?.(sync.symbol);
+    }
+    if (outcome === 'gap') {
       this.opts.logger.warn({ venue: this.venue, symbol: ev.symbol, U: ev.firstId, u: ev.lastId, pu: ev.prevLastId, recvTime }, 'depth sequence gap: resyncing');
       this.opts.sink.onBookState(sync, recvTime);
       this.opts.onNeedSnapshot?.(sync.symbol);
@@ -135,7 +152,7 @@ export class VenueProcessor {
         this.applySnapshot(sync, held, recvTime);
       } else this.opts.onNeedSnapshot?.(sync.symbol);
     }
-    return 'ok';
+    return whole && outcome !== 'malformed' ? 'ok' : 'malformed';
   }
 
   /** A REST depth snapshot for `symbol` arrived (body already parsed). */

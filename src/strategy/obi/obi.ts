@@ -180,7 +180,7 @@ export class ObiStrategy implements Strategy {
       st = { direction: 0, streak: 0, lastOrderAt: -Infinity, lastImbalance: 0, lastBlock: null };
       this.state.set(inst.symbol, st);
     }
-    if (book.bids.size === 0 || book.asks.size === 0) return null;
+    if (book.bids.empty || book.asks.empty) return null;
     let tracker = this.trackers.get(inst.symbol);
     if (!tracker) this.trackers.set(inst.symbol, (tracker = new MarketTracker(p.volWindowMs)));
     const micro = microprice(book.bestBid(), book.bids.qty(0), book.bestAsk(), book.asks.qty(0));
