@@ -78,6 +78,12 @@ describe('BinanceFeed subscriptions against serve-replay', () => {
     expect(tradeIds).toEqual(rec.tradeIds);
     expect(tickers).toBe(rec.tickers);
     expect(malformed).toBe(0);
+    // the large depth frames (serve-replay's 100 ms windows, aggregated from the recorded diffs) were decoded
+    // best levels first, all in price order; the fast path took every depth, trade and ticker frame (USD-M's
+    // synthesized mark prices take the JSON.parse path)
+    expect(feed.status().decoder).toMatchObject({ lazyDepth: true, depthOutOfOrder: 0 });
+    if (venue === 'spot') expect(feed.status().decoder!.slowPath).toBe(0);
+    expect(feed.status().decoder!.lazyMessages).toBeGreaterThan(100);
     feed.stop();
   }, 60_000);
 });

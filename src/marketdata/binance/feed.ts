@@ -46,6 +46,11 @@ export interface FeedStatus {
   messages: number;
   malformed: Record<string, number>;
   unknownStreams: number;
+  /**
+   * Binance decoder: messages its fast path handed to the JSON.parse path, large depth messages decoded best
+   * levels first (lazily), and those that listed a side out of price order (which turns the laziness off)
+   */
+  decoder?: { slowPath: number; lazyDepth: boolean; lazyMessages: number; depthOutOfOrder: number };
   books: Record<string, { state: string; lastUpdateId: number; resyncs: number; gaps: number; snapshots: number; buffered: number; staleDropped?: number; snapshotsTooOld?: number }>;
 }
 
@@ -262,6 +267,7 @@ export class BinanceFeed {
   }
 
   status(): FeedStatus {
+    const d = this.processor.decoder;
     const conns = this.connections.map((c, i) => ({
       name: `${this.venue}#${i}`,
       state: c.state,
@@ -294,6 +300,7 @@ export class BinanceFeed {
       messages: this.messages,
       malformed: { ...this.processor.decoder.malformed },
       unknownStreams: this.processor.decoder.unknownStreams,
+      decoder: { slowPath: d.slowPath, lazyDepth: d.lazyDepth, lazyMessages: d.lazyMessages, depthOutOfOrder: d.depthOutOfOrder },
       books,
     };
   }

@@ -25,7 +25,8 @@
  *  - `@forceOrder`: nothing is sent unless recorded (the sample recordings have no liquidations).
  *  - Depth at a coarser interval than recorded is aggregated from the recorded diffs the way Binance
  *    does (one message per window: U of the first diff, u of the last, pu of the first, E/T of the last,
- *    last write per price wins).
+ *    last write per price wins), each side's levels in price order, the order the recorded diffs list them in
+ *    (USD-M: both sides ascending; spot: bids descending, asks ascending).
  *
  * Looping (`loop` > 1): the recordings are played `loop` times back to back as one continuous market. Pass k
  * (0-based) is the same data with every time (E, T, trade times, the receive times that pace playback,
@@ -641,6 +642,9 @@ class DepthAggregator {
   private T: number | undefined;
   private readonly b = new Map<string, string>();
   private readonly a = new Map<string, string>();
+  /** each side's price order as the recorded diffs list it (null: not seen yet; then the venue's) */
+  private bDesc: boolean | null = null;
+  private aDesc: boolean | null = null;
   pending = false;
   /** flushes the pending window once the replay clock passes its end */
   timer: Timer | null = null;
@@ -672,26 +676,32 @@ class DepthAggregator {
     this.T = d.T;
     for (const l of lv.b) this.b.set(l[0], l[1]);
     for (const l of lv.a) this.a.set(l[0], l[1]);
+    if (this.bDesc === null && lv.b.length > 1) this.bDesc = Number(lv.b[0]![0]) > Number(lv.b.at(-1)![0]);
+    if (this.aDesc === null && lv.a.length > 1) this.aDesc = Number(lv.a[0]![0]) > Number(lv.a.at(-1)![0]);
     return out;
   }
 
   flush(): string | null {
     if (!this.pending) return null;
     this.pending = false;
-    const lv = (m: Map<string, string>) => {
+    // one window's levels come from several diffs: in price order, as one diff of Binance's lists them
+    const lv = (m: Map<string, string>, desc: boolean) => {
       let s = '[';
       let first = true;
-      for (const [p, q] of m) {
+      const sorted = [...m].sort((x, y) => (desc ? Number(y[0]) - Number(x[0]) : Number(x[0]) - Number(y[0])));
+      for (const [p, q] of sorted) {
         s += `${first ? '' : ','}[${JSON.stringify(p)},${JSON.stringify(q)}]`;
         first = false;
       }
       return `${s}]`;
     };
     const s = JSON.stringify(this.symUpper);
+    const bDesc = this.bDesc ?? this.venue === 'spot';
+    const aDesc = this.aDesc ?? false;
     const text =
       this.venue === 'usdm'
-        ? `{"e":"depthUpdate","E":${this.E},"T":${this.T ?? this.E},"s":${s},"U":${this.U},"u":${this.u},"pu":${this.pu ?? -1},"b":${lv(this.b)},"a":${lv(this.a)}}`
-        : `{"e":"depthUpdate","E":${this.E},"s":${s},"U":${this.U},"u":${this.u},"b":${lv(this.b)},"a":${lv(this.a)}}`;
+        ? `{"e":"depthUpdate","E":${this.E},"T":${this.T ?? this.E},"s":${s},"U":${this.U},"u":${this.u},"pu":${this.pu ?? -1},"b":${lv(this.b, bDesc)},"a":${lv(this.a, aDesc)}}`
+        : `{"e":"depthUpdate","E":${this.E},"s":${s},"U":${this.U},"u":${this.u},"b":${lv(this.b, bDesc)},"a":${lv(this.a, aDesc)}}`;
     this.b.clear();
     this.a.clear();
     return text;
