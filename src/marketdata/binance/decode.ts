@@ -474,7 +474,7 @@ export class BinanceDecoder {
     d.prevLastId = pu === pu ? pu : -1;
     d.bidCount = bidCount;
     d.askCount = askCount;
-    if (lazy.bStart >= 0 || lazy.aStart >= 0) {
+    if (lazy.b.start >= 0 || lazy.a.start >= 0) {
       lazy.state = PENDING;
       d.rest = lazy;
       this.lazyMessages++;
@@ -490,8 +490,8 @@ export class BinanceDecoder {
    * price order, or the whole array is read as usual. Leaves cur.pos as `scanLevels` does; -1 on failure.
    */
   private scanSide(text: string, pos: number, inst: Instrument, bids: boolean): number {
-    const lazy = this.deferred;
-    lazy.clearSide(bids);
+    const span = bids ? this.deferred.b : this.deferred.a;
+    span.clear();
     if (!this.lazyDepth) return this.scanWhole(text, pos, inst, bids);
     const close = arrayClose(text, pos);
     if (close < 0 || close - pos < LAZY_MIN_CHARS) return this.scanWhole(text, pos, inst, bids);
@@ -518,8 +518,8 @@ export class BinanceDecoder {
       if (n === LAZY_PREFIX) {
         // the best level not decoded: the frontier. Deferred: from it to the array's end (forward), or from
         // the array's start through it (backward)
-        if (forward) lazy.setSide(bids, s, close, this.lp, pos, close);
-        else lazy.setSide(bids, pos, e, this.lp, pos, close);
+        if (forward) span.set(s, close, this.lp, pos, close);
+        else span.set(pos, e, this.lp, pos, close);
         break;
       }
       arr[2 * n] = this.lp;
@@ -544,7 +544,7 @@ export class BinanceDecoder {
   /** `scanLevels`, noting where the array is (the deferred levels of the other side may need it again). */
   private scanWhole(text: string, pos: number, inst: Instrument, bids: boolean): number {
     const n = this.scanLevels(text, pos, inst, bids);
-    if (n >= 0) this.deferred.setSide(bids, -1, 0, NaN, pos, this.cur.pos);
+    if (n >= 0) (bids ? this.deferred.b : this.deferred.a).set(-1, 0, NaN, pos, this.cur.pos);
     return n;
   }
 
@@ -565,17 +565,17 @@ export class BinanceDecoder {
 
   /**
    * The levels of text[start .. last], where last is the index of the final level's ']': each level's
-   * price checked against `bound` (no deferred bid above it, dir = 1; no ask below it, dir = -1) and passed
-   * to `set` when given. 1: done; 0: a level out of price order; -1: not levels.
+   * price checked against `bound` (no deferred bid above it, dir = 1; no ask below it, dir = -1) and set on
+   * `side` when given. 1: done; 0: a level out of price order; -1: not levels.
    */
-  deferredLevels(text: string, start: number, last: number, inst: Instrument, dir: 1 | -1, bound: number, set: ((p: number, q: number) => void) | null): number {
+  deferredLevels(text: string, start: number, last: number, inst: Instrument, dir: 1 | -1, bound: number, side: LevelTarget['bids'] | null): number {
     const k0 = bound * dir;
     let i = start;
     for (;;) {
       const e = this.scanLevel(text, i, inst);
       if (e < 0 || e > last) return -1;
       if (this.lp * dir > k0) return 0;
-      if (set !== null) set(this.lp, this.lq);
+      if (side !== null) side.set(this.lp, this.lq);
       if (e === last) return 1;
       if (text.charCodeAt(e + 1) !== 44) return -1;
       i = e + 2;
@@ -894,6 +894,32 @@ const PENDING = 1;
 const ATTACHED = 2;
 const DONE = 3;
 
+/** Where one side's levels are in the message text. */
+class SideSpan {
+  /** deferred text [start .. last level's ']']; start -1: nothing deferred on this side */
+  start = -1;
+  last = 0;
+  /** price of the best deferred level (NaN: none) */
+  frontier = NaN;
+  /** the whole array: after its '[' (-1: not seen) .. its last level's ']' */
+  arr = -1;
+  close = 0;
+
+  clear(): void {
+    this.start = -1;
+    this.frontier = NaN;
+    this.arr = -1;
+  }
+
+  set(start: number, last: number, frontier: number, arr: number, close: number): void {
+    this.start = start;
+    this.last = last;
+    this.frontier = frontier;
+    this.arr = arr;
+    this.close = close;
+  }
+}
+
 /**
  * The deferred levels of the decoder's current depth message (one object, reused): where they are in its
  * text, each side's frontier, and what has become of them.
@@ -905,22 +931,18 @@ class Deferred implements DeferredLevels {
   state = DONE;
   ok = true;
   private book: { settle(): void } | null = null;
-  // per side: deferred text [start .. last level's ']'] (start -1: none), the frontier price, the whole array
-  bStart = -1;
-  bLast = 0;
-  bidFrontier = NaN;
-  bArr = -1;
-  bClose = 0;
-  aStart = -1;
-  aLast = 0;
-  askFrontier = NaN;
-  aArr = -1;
-  aClose = 0;
-  private target: LevelTarget | null = null;
-  private readonly setBid = (p: number, q: number): void => this.target!.bids.set(p, q);
-  private readonly setAsk = (p: number, q: number): void => this.target!.asks.set(p, q);
+  readonly b = new SideSpan();
+  readonly a = new SideSpan();
 
   constructor(private readonly dec: BinanceDecoder) {}
+
+  get bidFrontier(): number {
+    return this.b.frontier;
+  }
+
+  get askFrontier(): number {
+    return this.a.frontier;
+  }
 
   reset(text: string, inst: Instrument, recvTime: EpochMs): void {
     this.text = text;
@@ -929,41 +951,8 @@ class Deferred implements DeferredLevels {
     this.state = DONE;
     this.ok = true;
     this.book = null;
-    this.clearSide(true);
-    this.clearSide(false);
-  }
-
-  clearSide(bids: boolean): void {
-    if (bids) {
-      this.bStart = -1;
-      this.bidFrontier = NaN;
-      this.bArr = -1;
-    } else {
-      this.aStart = -1;
-      this.askFrontier = NaN;
-      this.aArr = -1;
-    }
-  }
-
-  setSide(bids: boolean, start: number, last: number, frontier: number, arr: number, close: number): void {
-    if (bids) {
-      this.bStart = start;
-      this.bLast = last;
-      this.bidFrontier = frontier;
-      this.bArr = arr;
-      this.bClose = close;
-    } else {
-      this.aStart = start;
-      this.aLast = last;
-      this.askFrontier = frontier;
-      this.aArr = arr;
-      this.aClose = close;
-    }
-  }
-
-  /** Where each array is, for a side decoded whole (the other one deferred): needed to decode the message again. */
-  private arrays(): boolean {
-    return this.bArr >= 0 && this.aArr >= 0;
+    this.b.clear();
+    this.a.clear();
   }
 
   attach(book: { settle(): void }): void {
@@ -984,10 +973,7 @@ class Deferred implements DeferredLevels {
     if (this.state !== ATTACHED) return;
     this.state = DONE;
     this.book = null;
-    this.target = target;
-    const r = this.walk(true);
-    if (r !== 1) this.repair(target, r === 0);
-    this.target = null;
+    this.conclude(this.walk(target), target);
   }
 
   materialize(): boolean {
@@ -1002,25 +988,43 @@ class Deferred implements DeferredLevels {
     if (this.state === ATTACHED) this.book!.settle();
     else if (this.state === PENDING) {
       this.state = DONE;
-      const r = this.walk(false);
-      if (r === 0) this.outOfOrder();
-      this.ok = r === 1 || this.decodeAllChecked(r === 0);
+      this.conclude(this.walk(null), null);
     }
     return this.ok;
   }
 
   /** Decodes (and applies, with a target) the deferred levels of both sides: 1 done, 0 out of price order, -1 not levels. */
-  private walk(apply: boolean): number {
-    const dec = this.dec;
+  private walk(target: LevelTarget | null): number {
+    const { dec, text, b, a } = this;
     const inst = this.inst!;
     let r = 1;
-    if (this.bStart >= 0) r = dec.deferredLevels(this.text, this.bStart, this.bLast, inst, 1, this.bidFrontier, apply ? this.setBid : null);
-    if (r === 1 && this.aStart >= 0) r = dec.deferredLevels(this.text, this.aStart, this.aLast, inst, -1, this.askFrontier, apply ? this.setAsk : null);
+    if (b.start >= 0) r = dec.deferredLevels(text, b.start, b.last, inst, 1, b.frontier, target && target.bids);
+    if (r === 1 && a.start >= 0) r = dec.deferredLevels(text, a.start, a.last, inst, -1, a.frontier, target && target.asks);
     return r;
   }
 
+  /**
+   * After `walk`: when the deferred levels could not be taken as they were (out of price order, or not what
+   * the fast scan reads), the whole message's levels, decoded again in message order, and applied over what
+   * is there when there is a target. Quantities are absolute, so the book ends as if the message had been
+   * applied at once; a malformed message leaves it to the processor to resync.
+   */
+  private conclude(r: number, target: LevelTarget | null): void {
+    if (r === 1) {
+      this.ok = true;
+      return;
+    }
+    if (r === 0) this.outOfOrder();
+    this.ok = this.decodeAllChecked(r === 0);
+    if (!this.ok || target === null) return;
+    const d = this.dec.depthDiff;
+    for (let i = 0; i < d.bidCount; i++) target.bids.set(d.bids[2 * i]!, d.bids[2 * i + 1]!);
+    for (let i = 0; i < d.askCount; i++) target.asks.set(d.asks[2 * i]!, d.asks[2 * i + 1]!);
+  }
+
   private decodeAll(): boolean {
-    return this.dec.decodeAllLevels(this.text, this.inst!, this.arrays() ? this.bArr : -1, this.bClose, this.aArr, this.aClose, this.recvTime);
+    const { b, a } = this;
+    return this.dec.decodeAllLevels(this.text, this.inst!, b.arr, b.close, a.arr, a.close, this.recvTime);
   }
 
   /**
@@ -1037,7 +1041,7 @@ class Deferred implements DeferredLevels {
       for (let i = 0; i < n; i++) if (arr[2 * i]! * dir > frontier * dir) c++;
       return c;
     };
-    if ((this.bStart >= 0 && above(d.bids, d.bidCount, this.bidFrontier, 1) !== LAZY_PREFIX) || (this.aStart >= 0 && above(d.asks, d.askCount, this.askFrontier, -1) !== LAZY_PREFIX)) this.outOfOrder();
+    if ((this.b.start >= 0 && above(d.bids, d.bidCount, this.b.frontier, 1) !== LAZY_PREFIX) || (this.a.start >= 0 && above(d.asks, d.askCount, this.a.frontier, -1) !== LAZY_PREFIX)) this.outOfOrder();
     return true;
   }
 
@@ -1045,21 +1049,6 @@ class Deferred implements DeferredLevels {
     // the levels read before the rest may not have been final: no more lazy decoding on this decoder
     this.dec.depthOutOfOrder++;
     this.dec.lazyDepth = false;
-  }
-
-  /**
-   * The deferred levels could not be applied as they were (out of price order, or not what the fast scan
-   * reads): the whole message's levels, in message order, applied over what is there. Quantities are
-   * absolute, so the book ends as if the message had been applied at once; a malformed message leaves it
-   * to the processor to resync.
-   */
-  private repair(target: LevelTarget, outOfOrder: boolean): void {
-    if (outOfOrder) this.outOfOrder();
-    this.ok = this.decodeAllChecked(outOfOrder);
-    if (!this.ok) return;
-    const d = this.dec.depthDiff;
-    for (let i = 0; i < d.bidCount; i++) target.bids.set(d.bids[2 * i]!, d.bids[2 * i + 1]!);
-    for (let i = 0; i < d.askCount; i++) target.asks.set(d.asks[2 * i]!, d.asks[2 * i + 1]!);
   }
 }
 
