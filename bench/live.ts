@@ -12,7 +12,8 @@ import type { StageBreakdown } from '../src/engine/tick-to-decision.js';
 import { waitFor } from '../src/core/wait.js';
 import { replayRunEnv } from '../src/marketdata/replay/env.js';
 import { ROOT, run, type Proc } from '../scripts/procs.js';
-import { machineJitter, pacedDecodeApply, type PacedResult } from './paced.js';
+import { benchEnginePaced, TRADE_OFTEN } from './engine-paced.js';
+import { machineCacheFloor, machineJitter, pacedDecodeApply, type PacedResult } from './paced.js';
 
 /**
  * The live process, measured from outside as a user runs it: `papertape serve-replay` plays the Binance
@@ -48,31 +49,6 @@ const FILES = [...USDM];
 /** How long the USD-M recordings last at 1x, s: the memory run loops them (serve-replay --loop) to keep data flowing. */
 const USDM_SPAN_S = 345;
 
-/**
- * OBI tuned to decide often: low threshold, one observation, no cooldown or momentum filter, loose risk
- * limits, and no ML gate (the shipped model lets ~3% of entries through: too few decisions for a p99.9;
- * the gate's own inference time is the `ml` benchmark).
- */
-const TRADE_OFTEN: Record<string, string> = {
-  STRATEGY: 'obi',
-  MODEL_PATH: '',
-  IMBALANCE_THRESHOLD: '0.05',
-  OBI_PERSISTENCE: '1',
-  OBI_COOLDOWN_MS: '0',
-  OBI_MOMENTUM_MS: '0',
-  OBI_MAX_SPREAD_TICKS: '1000000',
-  OBI_LIQ_MAX: '0',
-  ORDER_NOTIONAL: '100',
-  INITIAL_BALANCE: '100000000',
-  WARMUP_POINTS: '0',
-  RISK_MAX_POSITION: '10',
-  RISK_MAX_ORDER_NOTIONAL: '1000000',
-  RISK_MAX_TOTAL_NOTIONAL: '1000000000',
-  RISK_MAX_DRAWDOWN: '0.99',
-  RISK_ORDERS_PER_SECOND: '1000000',
-  RISK_ORDERS_PER_MINUTE: '1000000',
-  RISK_ORDERS_PER_HOUR: '10000000',
-};
 
 export interface LiveBenchOptions {
   /** longest timed run, s (the data may end sooner) */
@@ -343,6 +319,20 @@ export async function benchLive(opts: LiveBenchOptions = {}): Promise<BenchResul
     const jitter = machineJitter();
     log(`machine jitter: ${jitter.workUs} µs of work every ${jitter.gapUs} µs took p50 ${jitter.p50Us}, p99 ${jitter.p99Us}, p99.9 ${jitter.p999Us} µs, max ${jitter.maxUs} µs`);
     out.push(result(`live floor: ${jitter.workUs} µs of work every ${jitter.gapUs} µs (the machine), p99`, jitter.p99Us, 'µs', { name: 'the work itself', value: jitter.workUs }, { ...jitter }));
+    // what the host does to the caches while a thread sleeps: the same 20 µs of reads back to back and after
+    // each 250 µs sleep, over a working set that fits the core's own cache (256 KiB) and one that does not (1 MiB)
+    const small = machineCacheFloor(4, 256);
+    const cache = machineCacheFloor(4, 1024);
+    log(`machine cache floor: 20 µs of reads over 1 MiB every 250 µs took p50 ${cache.paced.p50Us}, p99 ${cache.paced.p99Us} µs (back to back p50 ${cache.backToBack.p50Us}, p99 ${cache.backToBack.p99Us}); over 256 KiB p50 ${small.paced.p50Us}, p99 ${small.paced.p99Us} µs`);
+    out.push(result('live floor: 20 µs of reads over 1 MiB every 250 µs (the machine), p99', cache.paced.p99Us, 'µs', { name: 'the same reads back to back (p99)', value: cache.backToBack.p99Us }, { ...cache, kib256: small }));
+    // the engine alone in this process (no socket, no event log): on the 10x timeline back to back, and paced
+    // at 10x, its timed actions run in the gaps (bench/engine-paced.ts)
+    const [b2b, sleeping] = await benchEnginePaced([{ speed: 10, wait: 'none' }, { speed: 10, wait: 'sleep' }], seconds);
+    for (const [p, label] of [['p50Us', 'p50'], ['p99Us', 'p99']] as const) {
+      const detail = (r: typeof b2b) => ({ speed: r!.speed, wait: r!.wait, frames: r!.frames, gapTicks: r!.gapTicks, seconds: r!.seconds, tickToDecision: r!.tickToDecision, stages: r!.decisionStages.stages, tail: r!.decisionStages.tail });
+      out.push(result(`live floor: the engine alone paced at 10x (in-process), ${label}`, sleeping!.tickToDecision[p] ?? NaN, 'µs', { name: `the engine alone back to back on the 10x timeline (${label})`, value: b2b!.tickToDecision[p] ?? NaN }, { paced: detail(sleeping), backToBack: detail(b2b) }));
+    }
+    log(`the engine alone at 10x: paced p50 ${sleeping!.tickToDecision.p50Us}, p99 ${sleeping!.tickToDecision.p99Us} µs; back to back on the same timeline p50 ${b2b!.tickToDecision.p50Us}, p99 ${b2b!.tickToDecision.p99Us} µs`);
     // what waking up costs: decode + apply of the same frames at 10x, the thread spinning through the gaps
     // instead of sleeping (as an event loop with a core of its own could busy-poll its socket)
     const [spun] = await pacedDecodeApply([10], 20, 'spin');

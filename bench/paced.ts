@@ -34,13 +34,16 @@ export interface PacedResult {
   seconds: number;
 }
 
-const FILES = ['binance/usdm/btcusdt_20240808.gz', 'binance/usdm/ethusdt_20240808.gz'];
+/** the recordings the live benchmark serves, and the streams its engine subscribes (in ../shared/data) */
+export const PACED_FILES = ['binance/usdm/btcusdt_20240808.gz', 'binance/usdm/ethusdt_20240808.gz'];
+const FILES = PACED_FILES;
 const KINDS: [suffix: string, kind: StreamKind][] = [
   ['@depth@0ms', 'depth'],
   ['@bookTicker', 'bookTicker'],
   ['@markPrice@1s', 'markPrice'],
   ['@forceOrder', 'forceOrder'],
 ];
+export const PACED_STREAMS = KINDS.map(([suffix]) => suffix);
 
 /** The value at fraction `p` of sorted times (µs), to 0.1 µs. */
 function quantile(sorted: readonly number[], p: number): number {
@@ -181,4 +184,58 @@ export function machineJitter(seconds = 10, workUs = 20, gapUs = 250): JitterRes
     over100Us: times.filter((t) => t > 100).length,
     over1Ms: times.filter((t) => t > 1000).length,
   };
+}
+
+export interface CacheFloorResult {
+  /** the memory the work reads at random, KiB (about the engine's hot data: books, strategy, histograms) */
+  kib: number;
+  /** random reads per slice, sized so that a slice takes about 20 µs back to back */
+  reads: number;
+  gapUs: number;
+  backToBack: { slices: number; p50Us: number; p99Us: number; p999Us: number };
+  paced: { slices: number; p50Us: number; p99Us: number; p999Us: number };
+}
+
+/**
+ * The machine's limit for work that reads memory: a fixed slice of random reads over `kib` KiB, timed back
+ * to back and after each sleep of `gapUs` (the pace of frames at 10x). `machineJitter` spins on the clock and
+ * so sees only the time the host takes from the core; this sees also what it does to the caches while the
+ * thread sleeps: a slice that needs only the core and its own data takes that much longer after a wait, in
+ * any program on this machine.
+ */
+export function machineCacheFloor(seconds = 5, kib = 1024, gapUs = 250): CacheFloorResult {
+  const data = new Int32Array(kib * 256);
+  for (let i = 0; i < data.length; i++) data[i] = i;
+  const lines = data.length / 16;
+  let sink = 0;
+  let x = 12345;
+  const slice = (reads: number): number => {
+    const t0 = performance.now();
+    for (let r = 0; r < reads; r++) {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      sink += data[(x % lines) * 16]!;
+    }
+    return (performance.now() - t0) * 1000;
+  };
+  // calibrate: reads per µs, back to back, after a warm-up
+  for (let i = 0; i < 2000; i++) slice(1000);
+  const probe: number[] = [];
+  for (let i = 0; i < 500; i++) probe.push(slice(1000));
+  probe.sort((a, b) => a - b);
+  const reads = Math.max(100, Math.round((20 / probe[probe.length >> 1]!) * 1000));
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  const measure = (paced: boolean): CacheFloorResult['paced'] => {
+    const times: number[] = [];
+    const end = performance.now() + seconds * 1000;
+    while (performance.now() < end) {
+      if (paced) Atomics.wait(sleeper, 0, 0, gapUs / 1000);
+      times.push(slice(reads));
+    }
+    times.sort((a, b) => a - b);
+    return { slices: times.length, p50Us: quantile(times, 0.5), p99Us: quantile(times, 0.99), p999Us: quantile(times, 0.999) };
+  };
+  const backToBack = measure(false);
+  const paced = measure(true);
+  if (sink !== sink) throw new Error('machineCacheFloor: NaN');
+  return { kib, reads, gapUs, backToBack, paced };
 }

@@ -89,6 +89,24 @@ describe('DueWake', () => {
     expect(s.ticks).toHaveLength(1);
   });
 
+  it('an action that fell due while an input was handled runs when it is done, before the next input', () => {
+    const s = setup();
+    const t0 = s.now();
+    s.due.push(t0 + 1, t0 + 60_000);
+    s.wake.arm();
+    // an input handled for over a millisecond (a burst of frames: no timer or immediate runs in between)
+    while (s.now() < t0 + 1.2);
+    s.wake.input(t0);
+    // at once, in the same turn: only what was due
+    expect(s.ticks).toHaveLength(1);
+    expect(s.ran).toEqual([{ due: t0 + 1, at: s.ticks[0]! }]);
+    expect(s.ticks[0]!).toBeGreaterThanOrEqual(t0 + 1.2);
+    // nothing due: the next input ticks nothing
+    s.wake.input(s.now());
+    expect(s.ticks).toHaveLength(1);
+    expect(s.wake.wakes).toBe(1);
+  });
+
   it('stops: an armed action is left to the next input', async () => {
     const s = setup();
     const t0 = s.now();
@@ -97,6 +115,8 @@ describe('DueWake', () => {
     s.wake.stop();
     s.wake.arm();
     const later = t0 + 30;
+    while (s.now() < t0 + 3);
+    s.wake.input(s.now());
     await waitFor('30 ms', () => s.now() >= later, 5000, 5);
     expect(s.ticks).toHaveLength(0);
   });

@@ -49,11 +49,24 @@ export class DueWake {
     this.pollGap = opts.pollGapMs ?? 0.1;
   }
 
-  /** After every input (at `inputTime`, its receive time): notes the pace of inputs and arms for the next action. */
+  /**
+   * After every input (at `inputTime`, its receive time), once it is handled: notes the pace of inputs, runs
+   * what fell due while it was handled, and arms for the next action. Running that at once, not from the
+   * polling, matters when frames come in bursts: the WebSocket client hands over every frame of a socket
+   * read in one go, before any timer or immediate runs, so the next frame of the burst would run the action
+   * in its own path.
+   */
   input(inputTime: number): void {
     const last = this.lastInput;
     this.lastInput = inputTime;
     if (last === last && inputTime >= last) this.gap = this.gap === Infinity ? inputTime - last : 0.9 * this.gap + 0.1 * (inputTime - last);
+    if (!this.stopped) {
+      const t = this.opts.now();
+      if (this.opts.nextDue() <= t) {
+        this.wakes++;
+        this.opts.tick(t);
+      }
+    }
     this.arm();
   }
 

@@ -84,7 +84,7 @@ describe('serve-replay --loop: options', () => {
   });
 
   it('shows the pass in the progress line', () => {
-    const s = { started: true, finished: false, sent: 150, total: 300, clients: 1, replayTimeMs: 0, perStream: {}, dropped: 0, venues: ['usdm' as const], slowClientsClosed: 0 };
+    const s = { started: true, finished: false, sent: 150, total: 300, clients: 1, replayTimeMs: 0, perStream: {}, dropped: 0, venues: ['usdm' as const], slowClientsClosed: 0, waits: 0, timersFired: 0 };
     expect(formatReplayProgress(s)).toBe('replay 150/300 (50.0%) clients=1 time=1970-01-01T00:00:00.000Z');
     expect(formatReplayProgress({ ...s, loop: { pass: 2, passes: 3, spanMs: 346_000, updateIdShift: 1e8, disconnected: 2, waiting: false } })).toBe(
       'replay 150/300 (50.0%) pass=2/3 clients=1 time=1970-01-01T00:00:00.000Z',

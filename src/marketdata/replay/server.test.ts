@@ -286,6 +286,18 @@ describe('replay server: REST depth snapshot', () => {
     expect(Number(snap2.asks[0]![0])).toBeGreaterThan(bp[0]!);
   });
 
+  it('waits for the clock about once a message or timer, never polling it (aggregated depth windows)', async () => {
+    // USD-M diffs are recorded at 0 ms and aggregated into 100 ms windows: each window's flush timer moves
+    // as its diffs come, which once left the next timer time stale and playback polling the event loop
+    const srv = await serve({ files: [USDM_BTC], speed: 1, startOn: 'immediately' });
+    await open(`${srv.wsUrl}/stream?streams=btcusdt@depth@100ms/btcusdt@markPrice@1s`);
+    await until(() => srv.status().timersFired >= 3);
+    const s = srv.status();
+    expect(s.sent).toBeGreaterThan(0);
+    expect(s.waits).toBeGreaterThan(0);
+    expect(s.waits).toBeLessThanOrEqual(2 * (s.sent + s.timersFired) + 10);
+  });
+
   it('paces playback by the recorded receive times', async () => {
     const speed = 100;
     const srv = await serve({ files: [SPOT1], speed, startOn: 'immediately' });

@@ -164,6 +164,13 @@ export interface ReplayStatus {
   slowClientsClosed: number;
   /** With `loop` > 1: the pass being played (1-based; `finished` comes after the last), and each pass's shifts. */
   loop?: LoopStatus;
+  /**
+   * At a finite speed: the times playback waited for the clock (for the next message or a timer: a depth
+   * window to flush, a derived mark price). About one a message or timer; many more would mean it polls.
+   */
+  waits: number;
+  /** Timers fired: aggregated depth windows flushed by the clock, derived mark prices. */
+  timersFired: number;
 }
 
 export interface LoopStatus {
@@ -1521,12 +1528,21 @@ export async function startReplayServer(opts: ReplayServerOptions): Promise<Repl
   }
   recomputeDue();
 
+  let timersFired = 0;
+  let waits = 0;
   const runTimers = (t: number) => {
     while (nextDue <= t) {
       let best: Timer | null = null;
       for (const tm of timers) if (tm.due <= t && (!best || tm.due < best.due)) best = tm;
-      if (!best) break;
+      if (!best) {
+        // nextDue is a lower bound: a depth window's timer moves later as its diffs come (aggAdd) or is
+        // cleared (aggFlush) without recomputing it. Left stale in the past, playback took every gap as
+        // a timer due now and turned the event loop until the next event (82% of a core at 1x).
+        recomputeDue();
+        break;
+      }
       best.fire();
+      timersFired++;
       recomputeDue();
     }
   };
@@ -1718,11 +1734,20 @@ export async function startReplayServer(opts: ReplayServerOptions): Promise<Repl
   // ---- the playback loop
   let wake: (() => void) | null = null;
   let wakeTimer: NodeJS.Timeout | null = null;
+  // A wait under a millisecond (most gaps between recorded events at 1x and faster; Node's timers count
+  // whole milliseconds) blocks on a futex for that long, then lets the event loop turn once. It used to
+  // turn the loop (setImmediate) until the time came, which kept a core 82-84% busy at 1x with one client
+  // (measured: /proc CPU time over 15 s) and took it from the engine under test on a 2-core machine. The
+  // futex wakes up to ~0.1 ms late on this VM; playback times stay absolute, so lateness does not add up.
+  const futex = new Int32Array(new SharedArrayBuffer(4));
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
       wake = resolve;
-      if (ms < 1) setImmediate(resolve);
-      else wakeTimer = setTimeout(resolve, ms);
+      if (ms >= 1) wakeTimer = setTimeout(resolve, ms);
+      else {
+        if (ms >= 0.02) Atomics.wait(futex, 0, 0, ms);
+        setImmediate(resolve);
+      }
     }).finally(() => {
       wake = null;
       wakeTimer = null;
@@ -1814,6 +1839,7 @@ export async function startReplayServer(opts: ReplayServerOptions): Promise<Repl
               budget = 0;
               uncork();
               await backpressure();
+              waits++;
               await sleep((nextT - now) / speed);
               continue;
             }
@@ -2328,6 +2354,8 @@ export async function startReplayServer(opts: ReplayServerOptions): Promise<Repl
     venues: [...venues],
     ...(opts.faults ? { faults: faultStatus() } : {}),
     slowClientsClosed,
+    waits,
+    timersFired,
     ...(passes > 1 ? { loop: { pass: pass + 1, passes, spanMs, updateIdShift, disconnected: seamDisconnects, waiting: seamResume !== null } } : {}),
   });
 
