@@ -259,6 +259,7 @@ export class PrometheusMetrics {
       ['papertape_unsynced_skips_total', 'Intents dropped because the book was not synced', () => c.unsyncedSkips],
       ['papertape_resyncs_total', 'Order book resynchronizations', () => c.resyncs],
       ['papertape_errors_total', 'Broken invariants caught by the engine (should stay 0)', () => c.errors],
+      ['papertape_orders_withdrawn_total', 'Orders not sent because their record could not be written (storage failure)', () => c.withdrawn],
     ];
     for (const [name, help, f] of counters) counter(name, help, [], () => [[{}, f()]]);
     counter('papertape_denials_total', 'Intents denied by the risk gateway, per check', ['check'], (v) => Object.entries(v.risk.denials).map(([check, n]) => [{ check }, n]));

@@ -275,6 +275,39 @@ describe('order latency', () => {
   });
 });
 
+describe('orders whose record could not be written (withdrawUnrecorded)', () => {
+  it('one still in its entry latency never reaches the exchange and ends REJECTED; one already there is left alone', () => {
+    const s = session();
+    const placed: string[] = [];
+    const place = s.engine.exchange.place.bind(s.engine.exchange);
+    vi.spyOn(s.engine.exchange, 'place').mockImplementation((spec, inst, book, now) => {
+      placed.push(spec.id);
+      place(spec, inst, book, now);
+    });
+    const T = T0 + 100;
+    s.strategy.send('BUY', '0.1');
+    s.wire.depth(T, [['59999.99', '2.10000000']], []);
+    const first = `${SESSION}-1`;
+    s.engine.tick(T + 10); // at the exchange
+    s.strategy.send('BUY', '0.2');
+    s.wire.depth(T + 11, [['59999.99', '2.20000000']], []);
+    const second = `${SESSION}-2`;
+    expect(orderOf(s, second).status).toBe('NEW');
+    const seenBefore = s.strategy.seen.length;
+    expect(s.engine.withdrawUnrecorded(new Set([first, second, 'not-ours']), 'not sent: storage failure')).toEqual([second]);
+    expect(s.engine.counters.withdrawn).toBe(1);
+    expect(s.engine.openOrders('spot', 'BTCUSDT').map((o) => o.id)).not.toContain(second);
+    expect(s.strategy.seen.slice(seenBefore)).toEqual([{ now: T + 11, id: second, status: 'REJECTED', filledQty: 0, avgPrice: 0 }]);
+    s.engine.tick(T + 100);
+    // the first filled as usual; the second never reached the exchange, and nothing filled it
+    expect(placed).toEqual([first]);
+    expect(fillsOf(s).map((f) => f.orderId)).toEqual([first]);
+    expect(s.engine.portfolio.position('spot', 'BTCUSDT')?.qty).toBeCloseTo(0.1, 9);
+    expect(orderOf(s, second)).toMatchObject({ status: 'REJECTED', rejectReason: 'not sent: storage failure' });
+    expect(s.engine.withdrawUnrecorded(new Set([second]), 'again')).toEqual([]);
+  });
+});
+
 describe('report order', () => {
   it('with jitter, reports still reach the engine in the order the exchange produced them', () => {
     const s = session({ LATENCY_JITTER_MS: '50' }, 11);

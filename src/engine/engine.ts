@@ -225,6 +225,8 @@ export class Engine implements FeedSink {
     lateReports: 0,
     /** corrections applied after reconciling with an outside broker */
     corrections: 0,
+    /** orders not sent because their record could not be written (storage failure): see withdrawUnrecorded */
+    withdrawn: 0,
   };
   readonly lastTrade = new Map<InstrumentKey, { price: number; time: number }>();
   /** feed latency per venue, measured from the data: receive time minus exchange event time */
@@ -917,6 +919,29 @@ export class Engine implements FeedSink {
     const out: Order[] = [];
     for (const w of this.working.values()) if (w.order.venue === venue) out.push(w.order);
     for (const w of this.endedExternal.values()) if (w.order.venue === venue) out.push(w.order);
+    return out;
+  }
+
+  /**
+   * Storage failed while the rows of these orders were being written. Those that have not reached the paper
+   * exchange yet (their entry latency still running) are not sent: their arrival is dropped and they end
+   * REJECTED with `reason`, so no order reaches the exchange without its record. The others (already there,
+   * or not ours) are left to the kill switch. Returns the ids of those withdrawn.
+   */
+  withdrawUnrecorded(ids: ReadonlySet<string>, reason: string): string[] {
+    if (ids.size === 0) return [];
+    const dropped = this.scheduler.removeWhere((a) => a.kind === 'arrive' && ids.has(a.spec.id) && this.working.has(a.spec.id));
+    const out: string[] = [];
+    for (const a of dropped) {
+      const w = a.kind === 'arrive' ? this.working.get(a.spec.id) : undefined;
+      if (!w) continue;
+      this.counters.withdrawn++;
+      out.push(w.order.id);
+      // ended here, never seen by the exchange (not one of its rejections)
+      w.order.rejectReason = reason;
+      transition(w.order, 'REJECTED', this.now);
+      this.afterReport(w, false, false);
+    }
     return out;
   }
 

@@ -54,7 +54,26 @@ export async function startLive(config: Config, logger: Logger, opts: { fresh?: 
   // a full disk or a database that can no longer be written halts trading (kill switch), never crashes:
   // what was written stays intact (SQLite rolls the failed write back), /status says why
   let onStorageFailure = (_message: string): void => {};
-  const storage = guardStore(store, (message) => onStorageFailure(message));
+  // orders whose row could not be written: withdrawn before they reach the paper exchange (withdrawLost)
+  const lostOrders = new Set<string>();
+  let withdrawLater: NodeJS.Immediate | null = null;
+  let withdrawLost = (): void => {};
+  const loseOrders = (ids: readonly string[]): void => {
+    for (const id of ids) lostOrders.add(id);
+    withdrawLater ??= setImmediate(() => withdrawLost());
+  };
+  const storage = guardStore(store, (message) => onStorageFailure(message), (method, args) => {
+    if (method !== 'upsertOrder') return;
+    // refused on its own (outside a frame's batch): lost unless an earlier write of it went in
+    const id = (args[1] as { id: string }).id;
+    let recorded = false;
+    try {
+      recorded = store.getOrder(args[0] as string, id) !== undefined;
+    } catch {
+      // the read fails too: not known to be recorded
+    }
+    if (!recorded) loseOrders([id]);
+  });
   // a restart continues the latest session (unless --fresh): same account, orders, fills, controls
   const cont = opts.fresh ? null : loadContinuation(store, logger);
   const requestedBalance = config.INITIAL_BALANCE;
@@ -121,7 +140,7 @@ export async function startLive(config: Config, logger: Logger, opts: { fresh?: 
   // a frame's writes (fills of earlier orders, order rows, equity, denials) wait until its decisions are
   // made, then go in one transaction, and its log lines and notices to observers follow them
   // (docs/performance.md, "Tick-to-decision"); patched after guardStore
-  const deferred = new DeferredWrites(store);
+  const deferred = new DeferredWrites(store, { failedWrites: () => storage.failedWrites, orders: loseOrders });
   const defer = (fn: () => void): void => deferred.later(fn);
   const engine: Engine = createEngine({
     config,
@@ -176,6 +195,20 @@ export async function startLive(config: Config, logger: Logger, opts: { fresh?: 
   // shadow variants: the same inputs, their own virtual accounts (one session each per run)
   const shadows = createShadows({ config, sessionId, startedAt, seed, store, defer, logger: logger.child({ component: 'shadow' }), tradeVenue: config.TRADE_VENUE, alsoTrade: alpacaSetup ? ['alpaca'] : [], marketHours: alpacaSetup?.marketHours ?? null }, runId, shadowParams);
   const group = new EngineGroup(engine, shadows);
+  // no order reaches the paper exchange without its record: after a storage failure, the orders whose rows
+  // were refused (or rolled back with their batch) and whose entry latency is still running are not sent
+  withdrawLost = () => {
+    if (withdrawLater) clearImmediate(withdrawLater);
+    withdrawLater = null;
+    if (lostOrders.size === 0) return;
+    const ids = new Set(lostOrders);
+    lostOrders.clear();
+    const reason = `not sent: its record could not be written (${storage.error ?? 'storage failure'})`;
+    const withdrawn = [engine, ...shadows.map((s) => s.engine)].flatMap((e) => e.withdrawUnrecorded(ids, reason));
+    // their commit was refused: if the disk took it after all (an I/O error leaves that open), their rows are
+    // there after a repair, as NEW orders that no exchange saw
+    if (withdrawn.length > 0) logger.error({ orders: withdrawn }, 'orders whose records could not be written were not sent');
+  };
 
   // timed actions (order arrivals, fills) run when due, between frames, not in the next frame's path
   // (their writes go in one transaction, their log lines and notices after, as a frame's)
@@ -188,6 +221,7 @@ export async function startLive(config: Config, logger: Logger, opts: { fresh?: 
         group.tick(t);
       } finally {
         deferred.end();
+        withdrawLost();
       }
     },
   });
@@ -201,6 +235,8 @@ export async function startLive(config: Config, logger: Logger, opts: { fresh?: 
       try {
         deferred.end();
       } finally {
+        // before anything runs what is due: an order withdrawn here never arrives
+        withdrawLost();
         dueWake.input(frameAt);
       }
     },

@@ -56,6 +56,21 @@ export class Scheduler<T> {
     return top;
   }
 
+  /** Removes every action `drop` selects and returns them in due order (ties in scheduling order). O(n log n). */
+  removeWhere(drop: (item: T) => boolean): T[] {
+    const kept: [number, number, T][] = [];
+    const out: [number, number, T][] = [];
+    for (let i = 0; i < this.items.length; i++) (drop(this.items[i]!) ? out : kept).push([this.dues[i]!, this.seqs[i]!, this.items[i]!]);
+    if (out.length === 0) return [];
+    // a sorted array is a valid heap
+    const order = (a: [number, number, T], b: [number, number, T]): number => a[0] - b[0] || a[1] - b[1];
+    kept.sort(order);
+    this.dues = kept.map((k) => k[0]);
+    this.seqs = kept.map((k) => k[1]);
+    this.items = kept.map((k) => k[2]);
+    return out.sort(order).map((o) => o[2]);
+  }
+
   private less(a: number, b: number): boolean {
     const da = this.dues[a]!;
     const db = this.dues[b]!;

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Order } from '../model/order.js';
 import { Store } from './db.js';
 import { DeferredWrites } from './deferred.js';
 import { guardStore } from './guard.js';
@@ -98,5 +99,40 @@ describe('DeferredWrites', () => {
     const db = new Database(file, { readonly: true });
     expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
     db.close();
+  });
+
+  it('tells which orders were in a batch the disk refused (none of them is in the database), and nothing for a batch it took', () => {
+    const file = join(tmp(), 'p.db');
+    const store = Store.open(file);
+    store.startSession({ id: 's', startedAt: 1, config: {}, initialCash: 1000, version: 'test' });
+    const refused: string[] = [];
+    const guard = guardStore(store, () => {}, (method, args) => refused.push(method === 'upsertOrder' ? `upsertOrder ${(args[1] as Order).id}` : method));
+    const lost: string[][] = [];
+    const deferred = new DeferredWrites(store, { failedWrites: () => guard.failedWrites, orders: (ids) => lost.push([...ids]) });
+    const order = (id: string): Order => ({
+      id, venue: 'spot', symbol: 'BTCUSDT', side: 'BUY', type: 'MARKET', timeInForce: 'IOC', postOnly: false, qty: 1, price: null,
+      strategy: 'obi@1', reason: 'test', status: 'NEW', filledQty: 0, avgPrice: 0, createdAt: 1, updatedAt: 1,
+    });
+    deferred.begin();
+    store.upsertOrder('s', order('o1'));
+    deferred.end();
+    expect(lost).toEqual([]);
+    expect(store.listOrders('s', { limit: 100 }).map((o) => o.id)).toEqual(['o1']);
+    store.limitSize(0); // every write from now on fails like a full disk
+    deferred.begin();
+    store.upsertOrder('s', order('o2'));
+    store.putControl('big', 'x'.repeat(64 * 1024), 2);
+    store.upsertOrder('s', order('o3'));
+    deferred.end();
+    expect(guard.failedWrites).toBeGreaterThan(0);
+    // the failed write rolled the transaction back (o2 with it); o3, small, then went in on its own
+    const inDb = store.listOrders('s', { limit: 100 }).map((o) => o.id).sort();
+    expect(inDb).toContain('o1');
+    expect(inDb).not.toContain('o2');
+    expect(lost).toEqual([['o1', 'o2', 'o3'].filter((id) => !inDb.includes(id))]);
+    // written at once outside a frame, a refused order row is heard of by the guard's callback
+    store.upsertOrder('s', { ...order('o4'), reason: 'x'.repeat(64 * 1024) });
+    expect(refused).toContain('upsertOrder o4');
+    store.close();
   });
 });

@@ -17,16 +17,25 @@ const DEFERRABLE = ['upsertOrder', 'recordFill', 'upsertTrip', 'insertEquity', '
  */
 export class DeferredWrites {
   private active = false;
-  private readonly queue: { fn: (...args: unknown[]) => unknown; args: unknown[] }[] = [];
+  private readonly queue: { fn: (...args: unknown[]) => unknown; args: unknown[]; order: boolean }[] = [];
   private readonly after: (() => void)[] = [];
 
-  constructor(private readonly store: Store) {
+  /**
+   * `lost`, with the guard's count of refused writes (`StorageGuard.failedWrites`): when a batch had a write
+   * or its commit refused, it is told the ids of the orders written in it whose rows are not in the database
+   * (the failed transaction was rolled back; a write after the failure may still have gone in on its own).
+   */
+  constructor(
+    private readonly store: Store,
+    private readonly lost?: { failedWrites: () => number; orders: (ids: readonly string[]) => void },
+  ) {
     const target = store as unknown as Record<string, (...args: unknown[]) => unknown>;
     for (const name of DEFERRABLE) {
       const original = target[name]!;
+      const order = name === 'upsertOrder';
       target[name] = (...args: unknown[]): unknown => {
         if (!this.active) return original.apply(store, args);
-        this.queue.push({ fn: original, args });
+        this.queue.push({ fn: original, args, order });
         return undefined;
       };
     }
@@ -52,12 +61,18 @@ export class DeferredWrites {
     this.active = false;
     const q = this.queue;
     if (q.length > 0) {
+      const refused = this.lost?.failedWrites() ?? 0;
       this.store.beginBatch();
       try {
         for (let i = 0; i < q.length; i++) q[i]!.fn.apply(this.store, q[i]!.args);
       } finally {
-        q.length = 0;
         this.store.commitBatch();
+        if (this.lost && this.lost.failedWrites() > refused) {
+          const ids = new Set<string>();
+          for (const w of q) if (w.order && !this.recorded(w.args[0] as string, (w.args[1] as { id: string }).id)) ids.add((w.args[1] as { id: string }).id);
+          if (ids.size > 0) this.lost.orders([...ids]);
+        }
+        q.length = 0;
       }
     }
     const a = this.after;
@@ -73,6 +88,15 @@ export class DeferredWrites {
     }
     a.length = 0;
     if (failed) throw failed.error;
+  }
+
+  /** Whether the order's row is in the database (a read that fails too counts as not). */
+  private recorded(sessionId: string, id: string): boolean {
+    try {
+      return this.store.getOrder(sessionId, id) !== undefined;
+    } catch {
+      return false;
+    }
   }
 
   /** Writes and functions waiting for `end` (tests). */

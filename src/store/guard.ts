@@ -55,9 +55,10 @@ export interface StorageGuard {
  * `store` (patched in place) catches an SQLite storage error (disk full, I/O error, read-only), calls
  * `onFailure` once with the first one, and from then on lets the caller go on without the write. SQLite
  * rolls each failed transaction back, so what was written before stays intact. Other errors (bugs,
- * constraint violations) are thrown as before.
+ * constraint violations) are thrown as before. `onRefused` hears of every write refused so (its method and
+ * arguments), after `onFailure` for the first.
  */
-export function guardStore(store: Store, onFailure: (message: string) => void): StorageGuard {
+export function guardStore(store: Store, onFailure: (message: string) => void, onRefused?: (method: string, args: readonly unknown[]) => void): StorageGuard {
   const state = { error: null as string | null, failedWrites: 0 };
   const target = store as unknown as Record<string, (...args: unknown[]) => unknown>;
   for (const name of WRITES) {
@@ -73,6 +74,7 @@ export function guardStore(store: Store, onFailure: (message: string) => void): 
           state.error = `${(e as { code: string }).code}: ${(e as Error).message}`;
           onFailure(state.error);
         }
+        onRefused?.(name, args);
         return name === 'insertDenial' ? 0 : undefined;
       }
     };
