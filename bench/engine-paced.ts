@@ -1,6 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { loadConfig } from '../src/config/config.js';
 import { createEngine } from '../src/engine/presets.js';
 import type { StageBreakdown, TickToDecisionSummary } from '../src/engine/tick-to-decision.js';
@@ -9,8 +9,7 @@ import { VenueProcessor } from '../src/marketdata/binance/processor.js';
 import { REFERENCE_EXCHANGE_INFO } from '../src/marketdata/binance/reference.js';
 import { DeferredWrites } from '../src/store/deferred.js';
 import { Store } from '../src/store/db.js';
-import { readRecordingLines, sharedData } from './data.js';
-import { PACED_FILES, PACED_STREAMS } from './paced.js';
+import { loadPacedLines, type PacedLine } from './paced.js';
 
 /**
  * Tick-to-decision of the engine alone: the live engine's code path (the same `createEngine`, the same
@@ -81,31 +80,7 @@ export const ENGINE_ENV: Record<string, string> = {
 
 const silent = { info() {}, warn() {}, error() {}, debug() {}, child() { return silent; } };
 
-interface Line {
-  recvMs: number;
-  /** the stream message, or a REST depth snapshot of `symbol` */
-  text: string;
-  symbol: string;
-  snapshot: boolean;
-}
-
-async function loadLines(): Promise<Line[]> {
-  const out: Line[] = [];
-  for (const f of PACED_FILES) {
-    const symbol = /usdm\/(\w+)_/.exec(f)![1]!.toUpperCase();
-    const lower = symbol.toLowerCase();
-    for (const l of await readRecordingLines(resolve(sharedData(), f))) {
-      const snapshot = l.text.startsWith('{"lastUpdateId"');
-      if (!snapshot && !(l.text.startsWith('{"stream"') && PACED_STREAMS.some((s) => l.text.startsWith(`{"stream":"${lower}${s}"`)))) continue;
-      // its own string, as the WebSocket client hands a frame over (not a slice of the file's text)
-      out.push({ recvMs: Number(l.recvNs / 1000n) / 1000, text: Buffer.from(l.text).toString('utf8'), symbol, snapshot });
-    }
-  }
-  // stable: a snapshot stays after the diffs recorded before it
-  return out.sort((a, b) => a.recvMs - b.recvMs);
-}
-
-function pass(lines: Line[], dir: string, name: string, speed: number, wait: EngineWait, maxSeconds: number): EnginePacedResult {
+function pass(lines: PacedLine[], dir: string, name: string, speed: number, wait: EngineWait, maxSeconds: number): EnginePacedResult {
   const virtual = wait === 'none';
   const spin = wait === 'spin';
   const config = loadConfig(ENGINE_ENV);
@@ -137,18 +112,22 @@ function pass(lines: Line[], dir: string, name: string, speed: number, wait: Eng
   let prev = lines[0]?.recvMs ?? 0;
   let frames = 0;
   let gapTicks = 0;
+  // a timed action due in a gap: its writes in one transaction, as DueWake's tick live
+  const tick = (t: number): void => {
+    deferred.begin();
+    try {
+      engine.tick(t);
+    } finally {
+      deferred.end();
+    }
+    gapTicks++;
+  };
   for (const l of lines) {
     if (virtual) {
       const tv = startedAt + (l.recvMs - first) / speed;
       for (let due = engine.nextDue(); due <= tv; due = engine.nextDue()) {
         offset = due - preciseTime();
-        deferred.begin();
-        try {
-          engine.tick(due);
-        } finally {
-          deferred.end();
-        }
-        gapTicks++;
+        tick(due);
       }
       offset = tv - preciseTime();
     } else {
@@ -160,13 +139,7 @@ function pass(lines: Line[], dir: string, name: string, speed: number, wait: Eng
         const now = preciseTime();
         const due = engine.nextDue();
         if (due <= now) {
-          deferred.begin();
-          try {
-            engine.tick(now);
-          } finally {
-            deferred.end();
-          }
-          gapTicks++;
+          tick(now);
           continue;
         }
         if (now >= until) break;
@@ -205,7 +178,7 @@ function pass(lines: Line[], dir: string, name: string, speed: number, wait: Eng
  * run's speed (the code compiled); each pass is a new engine and database over the same frames.
  */
 export async function benchEnginePaced(runs: { speed: number; wait: EngineWait }[], maxSeconds = 60): Promise<EnginePacedResult[]> {
-  const lines = await loadLines();
+  const lines = await loadPacedLines();
   const dir = mkdtempSync(join(tmpdir(), 'papertape-engine-paced-'));
   try {
     pass(lines, dir, 'warmup', runs[0]?.speed ?? 10, 'none', Infinity);

@@ -36,7 +36,6 @@ export interface PacedResult {
 
 /** the recordings the live benchmark serves, and the streams its engine subscribes (in ../shared/data) */
 export const PACED_FILES = ['binance/usdm/btcusdt_20240808.gz', 'binance/usdm/ethusdt_20240808.gz'];
-const FILES = PACED_FILES;
 const KINDS: [suffix: string, kind: StreamKind][] = [
   ['@depth@0ms', 'depth'],
   ['@bookTicker', 'bookTicker'],
@@ -50,27 +49,44 @@ function quantile(sorted: readonly number[], p: number): number {
   return Math.round(sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]! * 10) / 10;
 }
 
-interface Frame {
+export interface PacedLine {
   recvMs: number;
+  /** a stream message, or (`snapshot`) a REST depth snapshot of `symbol` */
   text: string;
   symbol: string;
+  snapshot: boolean;
 }
 
+/**
+ * The live benchmark's input, from the recordings of PACED_FILES: the stream messages its engine subscribes
+ * and the REST snapshots where they were recorded, in recorded order (stable: a snapshot stays after the
+ * diffs recorded before it).
+ */
+export async function loadPacedLines(): Promise<PacedLine[]> {
+  const out: PacedLine[] = [];
+  for (const f of PACED_FILES) {
+    const symbol = /usdm\/(\w+)_/.exec(f)![1]!.toUpperCase();
+    const lower = symbol.toLowerCase();
+    for (const l of await readRecordingLines(resolve(sharedData(), f))) {
+      const snapshot = l.text.startsWith('{"lastUpdateId"');
+      if (!snapshot && !(l.text.startsWith('{"stream"') && PACED_STREAMS.some((x) => l.text.startsWith(`{"stream":"${lower}${x}"`)))) continue;
+      // its own string, as the WebSocket client hands a frame over (not a slice of the file's text)
+      out.push({ recvMs: Number(l.recvNs / 1000n) / 1000, text: Buffer.from(l.text).toString('utf8'), symbol, snapshot });
+    }
+  }
+  return out.sort((a, b) => a.recvMs - b.recvMs);
+}
+
+type Frame = Omit<PacedLine, 'snapshot'>;
+
+/** The stream messages in order, and the first recorded snapshot of each symbol. */
 async function loadFrames(): Promise<{ frames: Frame[]; snapshots: Map<string, string> }> {
   const frames: Frame[] = [];
   const snapshots = new Map<string, string>();
-  for (const f of FILES) {
-    const symbol = /usdm\/(\w+)_/.exec(f)![1]!.toUpperCase();
-    for (const l of await readRecordingLines(resolve(sharedData(), f))) {
-      if (l.text.startsWith('{"lastUpdateId"')) {
-        if (!snapshots.has(symbol)) snapshots.set(symbol, l.text);
-      } else if (l.text.startsWith('{"stream"') && KINDS.some(([s]) => l.text.startsWith(`{"stream":"${symbol.toLowerCase()}${s}"`))) {
-        // its own string, as the WebSocket client hands a frame over (not a slice of the file's text)
-        frames.push({ recvMs: Number(l.recvNs / 1000n) / 1000, text: Buffer.from(l.text).toString('utf8'), symbol });
-      }
-    }
+  for (const l of await loadPacedLines()) {
+    if (!l.snapshot) frames.push(l);
+    else if (!snapshots.has(l.symbol)) snapshots.set(l.symbol, l.text);
   }
-  frames.sort((a, b) => a.recvMs - b.recvMs);
   return { frames, snapshots };
 }
 

@@ -933,8 +933,8 @@ export class Engine implements FeedSink {
     const dropped = this.scheduler.removeWhere((a) => a.kind === 'arrive' && ids.has(a.spec.id) && this.working.has(a.spec.id));
     const out: string[] = [];
     for (const a of dropped) {
-      const w = a.kind === 'arrive' ? this.working.get(a.spec.id) : undefined;
-      if (!w) continue;
+      if (a.kind !== 'arrive') continue;
+      const w = this.working.get(a.spec.id)!;
       this.counters.withdrawn++;
       out.push(w.order.id);
       // ended here, never seen by the exchange (not one of its rejections)

@@ -17,7 +17,7 @@ import { EVENT_LOG_FORMAT, EventLogWriter, pruneEventLogs } from '../store/event
 import { assertWritableDataDir, guardStore } from '../store/guard.js';
 import type { Engine } from './engine.js';
 import { EngineGroup } from './fanout.js';
-import { DeferredWrites } from '../store/deferred.js';
+import { DeferredWrites, orderRecorded } from '../store/deferred.js';
 import { createEngine, createShadows, loadShadowParams, loadStrategyParams, resolveDecisionLatency } from './presets.js';
 import { loadContinuation } from './restart.js';
 import { VERSION } from '../version.js';
@@ -66,13 +66,7 @@ export async function startLive(config: Config, logger: Logger, opts: { fresh?: 
     if (method !== 'upsertOrder') return;
     // refused on its own (outside a frame's batch): lost unless an earlier write of it went in
     const id = (args[1] as { id: string }).id;
-    let recorded = false;
-    try {
-      recorded = store.getOrder(args[0] as string, id) !== undefined;
-    } catch {
-      // the read fails too: not known to be recorded
-    }
-    if (!recorded) loseOrders([id]);
+    if (!orderRecorded(store, args[0] as string, id)) loseOrders([id]);
   });
   // a restart continues the latest session (unless --fresh): same account, orders, fills, controls
   const cont = opts.fresh ? null : loadContinuation(store, logger);

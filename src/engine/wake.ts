@@ -60,14 +60,17 @@ export class DueWake {
     const last = this.lastInput;
     this.lastInput = inputTime;
     if (last === last && inputTime >= last) this.gap = this.gap === Infinity ? inputTime - last : 0.9 * this.gap + 0.1 * (inputTime - last);
-    if (!this.stopped) {
-      const t = this.opts.now();
-      if (this.opts.nextDue() <= t) {
-        this.wakes++;
-        this.opts.tick(t);
-      }
-    }
+    if (!this.stopped) this.tickIfDue();
     this.arm();
+  }
+
+  /** Ticks the engine now if an action is due by now. */
+  private tickIfDue(): void {
+    const t = this.opts.now();
+    if (this.opts.nextDue() <= t) {
+      this.wakes++;
+      this.opts.tick(t);
+    }
   }
 
   /** If the next action is due sooner than what is armed, arms for it. Cheap when nothing changed. */
@@ -101,11 +104,7 @@ export class DueWake {
     this.immediate = null;
     this.armedFor = Infinity;
     if (this.stopped) return;
-    const t = this.opts.now();
-    if (this.opts.nextDue() <= t) {
-      this.wakes++;
-      this.opts.tick(t);
-    }
+    this.tickIfDue();
     // what is next (a frame may have run this one meanwhile): a timer, or polling again if it is that close
     this.arm();
   }

@@ -15,6 +15,15 @@ const DEFERRABLE = ['upsertOrder', 'recordFill', 'upsertTrip', 'insertEquity', '
  * Nothing in a frame reads the database back. Patch after `guardStore`, so that a storage failure at `end`
  * is the guard's safe halt.
  */
+/** Whether an order's row is in the database (a read that fails too counts as not). */
+export function orderRecorded(store: Store, sessionId: string, id: string): boolean {
+  try {
+    return store.getOrder(sessionId, id) !== undefined;
+  } catch {
+    return false;
+  }
+}
+
 export class DeferredWrites {
   private active = false;
   private readonly queue: { fn: (...args: unknown[]) => unknown; args: unknown[]; order: boolean }[] = [];
@@ -69,7 +78,7 @@ export class DeferredWrites {
         this.store.commitBatch();
         if (this.lost && this.lost.failedWrites() > refused) {
           const ids = new Set<string>();
-          for (const w of q) if (w.order && !this.recorded(w.args[0] as string, (w.args[1] as { id: string }).id)) ids.add((w.args[1] as { id: string }).id);
+          for (const w of q) if (w.order && !orderRecorded(this.store, w.args[0] as string, (w.args[1] as { id: string }).id)) ids.add((w.args[1] as { id: string }).id);
           if (ids.size > 0) this.lost.orders([...ids]);
         }
         q.length = 0;
@@ -88,15 +97,6 @@ export class DeferredWrites {
     }
     a.length = 0;
     if (failed) throw failed.error;
-  }
-
-  /** Whether the order's row is in the database (a read that fails too counts as not). */
-  private recorded(sessionId: string, id: string): boolean {
-    try {
-      return this.store.getOrder(sessionId, id) !== undefined;
-    } catch {
-      return false;
-    }
   }
 
   /** Writes and functions waiting for `end` (tests). */
